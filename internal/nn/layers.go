@@ -1,0 +1,167 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+)
+
+// Linear applies a PyTorch nn.Linear stored as s.weight [out, in] and an
+// optional s.bias [out] to x [..., in], giving [..., out].
+func Linear(s *Scope, x *Node) *Node {
+	w := s.W("weight")
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
+	if s.Has("bias") {
+		y = AddLast(y, s.W("bias"))
+	}
+	return y
+}
+
+// LinearOrConv1x1 applies a projection stored either as a Linear weight
+// [out, in] or as a 1x1 convolution [out, in, 1, 1] (SD1's proj_in/proj_out,
+// the VAE's attention q/k/v) to x [..., in].
+func LinearOrConv1x1(s *Scope, x *Node) *Node {
+	w := s.W("weight")
+	if w.Rank() == 4 {
+		dims := w.Shape().Dimensions
+		w = Reshape(w, dims[0], dims[1])
+	}
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
+	if s.Has("bias") {
+		y = AddLast(y, s.W("bias"))
+	}
+	return y
+}
+
+// nhwcAxes describes NHWC images with PyTorch [out, in, kh, kw] kernels.
+var nhwcAxes = backends.ConvolveAxesConfig{
+	InputBatch: 0, InputSpatial: []int{1, 2}, InputChannels: 3,
+	KernelOutputChannels: 0, KernelInputChannels: 1, KernelSpatial: []int{2, 3},
+	OutputBatch: 0, OutputSpatial: []int{1, 2}, OutputChannels: 3,
+}
+
+// Conv2D applies a PyTorch nn.Conv2d (weight [out, in, kh, kw], optional bias)
+// to x [B, H, W, in] with the given stride and symmetric padding.
+func Conv2D(s *Scope, x *Node, stride, pad int) *Node {
+	return Conv2DPad(s, x, stride, [][2]int{{pad, pad}, {pad, pad}})
+}
+
+// Conv2DPad is Conv2D with explicit (before, after) padding per spatial axis.
+func Conv2DPad(s *Scope, x *Node, stride int, pads [][2]int) *Node {
+	w := s.W("weight")
+	y := Convolve(x, w).AxesConfig(nhwcAxes).Strides(stride).PaddingPerDim(pads).Done()
+	if s.Has("bias") {
+		y = AddLast(y, s.W("bias"))
+	}
+	return y
+}
+
+// GroupNorm applies PyTorch's nn.GroupNorm (s.weight, s.bias of [C]) to
+// x [B, ..., C] (channels last), computing statistics in Float32.
+func GroupNorm(s *Scope, x *Node, groups int, eps float64) *Node {
+	dims := x.Shape().Dimensions
+	b, c := dims[0], dims[len(dims)-1]
+	xf := ConvertDType(x, dtypes.Float32)
+	xg := Reshape(xf, b, -1, groups, c/groups)
+	mean := ReduceAndKeep(xg, ReduceMean, 1, 3)
+	centered := Sub(xg, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, 1, 3)
+	y := Mul(centered, Rsqrt(AddScalar(variance, eps)))
+	y = Reshape(y, dims...)
+	y = AddLast(MulLast(y, s.F32("weight")), s.F32("bias"))
+	return s.Cast(y)
+}
+
+// LayerNorm applies PyTorch's nn.LayerNorm over the last axis with s.weight
+// and s.bias, computing statistics in Float32.
+func LayerNorm(s *Scope, x *Node, eps float64) *Node {
+	xf := ConvertDType(x, dtypes.Float32)
+	mean := ReduceAndKeep(xf, ReduceMean, -1)
+	centered := Sub(xf, mean)
+	variance := ReduceAndKeep(Square(centered), ReduceMean, -1)
+	y := Mul(centered, Rsqrt(AddScalar(variance, eps)))
+	y = AddLast(MulLast(y, s.F32("weight")), s.F32("bias"))
+	return s.Cast(y)
+}
+
+// SiLU is x * sigmoid(x).
+func SiLU(x *Node) *Node { return Mul(x, Sigmoid(x)) }
+
+// GELU is the exact (erf) GELU, PyTorch's default.
+func GELU(x *Node) *Node {
+	return Mul(MulScalar(x, 0.5), OnePlus(Erf(MulScalar(x, 1/math.Sqrt2))))
+}
+
+// QuickGELU is OpenAI CLIP's x * sigmoid(1.702 x).
+func QuickGELU(x *Node) *Node { return Mul(x, Sigmoid(MulScalar(x, 1.702))) }
+
+// Attention is scaled dot-product attention over q [B, Lq, H*D],
+// k and v [B, Lk, H*D] with heads heads, giving [B, Lq, H*D]. mask, if not
+// nil, is added to the logits and must broadcast to [B, H, Lq, Lk]. The
+// softmax runs in Float32.
+func Attention(q, k, v *Node, heads int, mask *Node) *Node {
+	qd := q.Shape().Dimensions
+	b, lq, inner := qd[0], qd[1], qd[2]
+	lk := k.Shape().Dimensions[1]
+	d := inner / heads
+	q = Reshape(q, b, lq, heads, d)
+	k = Reshape(k, b, lk, heads, d)
+	v = Reshape(v, b, lk, heads, d)
+	q = MulScalar(q, 1/math.Sqrt(float64(d)))
+	// logits [B, H, Lq, Lk]
+	logits := DotGeneral(q, []int{3}, []int{0, 2}, k, []int{3}, []int{0, 2})
+	logits = ConvertDType(logits, dtypes.Float32)
+	if mask != nil {
+		logits = Add(logits, ConvertDType(mask, dtypes.Float32))
+	}
+	p := ConvertDType(Softmax(logits, -1), q.DType())
+	// out [B, H, Lq, D]
+	out := DotGeneral(p, []int{3}, []int{0, 1}, v, []int{1}, []int{0, 2})
+	out = TransposeAllAxes(out, 0, 2, 1, 3)
+	return Reshape(out, b, lq, inner)
+}
+
+// CausalMask returns a [1, 1, n, n] additive mask that hides future tokens.
+func CausalMask(g *Graph, n int, dtype dtypes.DType) *Node {
+	row := Iota(g, shapesOf(dtypes.Int32, n, n), 0)
+	col := Iota(g, shapesOf(dtypes.Int32, n, n), 1)
+	neg := Scalar(g, dtype, -1e9)
+	if dtype == dtypes.Float16 {
+		neg = Scalar(g, dtype, -6e4)
+	}
+	m := Where(GreaterThan(col, row), BroadcastToDims(neg, n, n), ZerosLike(BroadcastToDims(neg, n, n)))
+	return Reshape(m, 1, 1, n, n)
+}
+
+// Upsample2x repeats every pixel of x [B, H, W, C] twice along both spatial
+// axes (nearest neighbour), giving [B, 2H, 2W, C].
+func Upsample2x(x *Node) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1], d[2], d[3]
+	y := Reshape(x, b, h, 1, w, 1, c)
+	y = BroadcastToDims(y, b, h, 2, w, 2, c)
+	return Reshape(y, b, 2*h, 2*w, c)
+}
+
+// TimestepEmbedding is LDM's sinusoidal embedding of t [B] (Float32,
+// possibly fractional): [cos(t*f), sin(t*f)] with f_i = 10000^(-i/half),
+// giving [B, dim] in Float32.
+func TimestepEmbedding(t *Node, dim int) *Node {
+	g := t.Graph()
+	half := dim / 2
+	freqs := make([]float32, half)
+	for i := range freqs {
+		freqs[i] = float32(math.Exp(-math.Log(10000) * float64(i) / float64(half)))
+	}
+	f := Const(g, freqs)
+	args := Mul(ExpandAxes(ConvertDType(t, dtypes.Float32), -1), ExpandAxes(f, 0))
+	return Concatenate([]*Node{Cos(args), Sin(args)}, -1)
+}
+
+// AddLast adds vec [C] to x [..., C] along the last axis.
+func AddLast(x, vec *Node) *Node { return Add(x, ExpandLeftToRank(vec, x.Rank())) }
+
+// MulLast multiplies x [..., C] by vec [C] along the last axis.
+func MulLast(x, vec *Node) *Node { return Mul(x, ExpandLeftToRank(vec, x.Rank())) }

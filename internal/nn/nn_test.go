@@ -1,0 +1,186 @@
+package nn
+
+import (
+	"math"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+var goBackend backends.Backend
+
+func testBackend(t *testing.T) backends.Backend {
+	if goBackend == nil {
+		b, err := backends.NewWithConfig("go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goBackend = b
+	}
+	return goBackend
+}
+
+// run builds fn over the given named weights and returns its flat output.
+func run(t *testing.T, weights map[string]*tensors.Tensor, fn func(s *Scope, x *Node) *Node, x *tensors.Tensor) []float32 {
+	t.Helper()
+	backend := testBackend(t)
+	ctx := context.New()
+	for key, v := range weights {
+		scope, name := SplitKey(key)
+		ctx.InAbsPath(scope).VariableWithValue(name, v)
+	}
+	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
+		return fn(NewScope(ctx, x.Graph(), dtypes.Float32).In("m"), x)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float32](out[0])
+}
+
+func seq(n int, scale float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(math.Sin(float64(i)*0.7+0.3)) * scale
+	}
+	return v
+}
+
+func near(t *testing.T, name string, got, want []float32, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: got %d values, want %d", name, len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(float64(got[i]-want[i])) > tol {
+			t.Fatalf("%s[%d] = %v, want %v", name, i, got[i], want[i])
+		}
+	}
+}
+
+func TestLayersAgainstLoops(t *testing.T) {
+	const b, h, w, cin, cout = 1, 4, 5, 3, 2
+	xs := seq(b*h*w*cin, 1)
+	kw := seq(cout*cin*3*3, 0.5)
+	bias := []float32{0.25, -0.5}
+	x := tensors.FromFlatDataAndDimensions(xs, b, h, w, cin)
+
+	t.Run("conv3x3 pad1", func(t *testing.T) {
+		got := run(t, map[string]*tensors.Tensor{
+			"m.weight": tensors.FromFlatDataAndDimensions(kw, cout, cin, 3, 3),
+			"m.bias":   tensors.FromFlatDataAndDimensions(bias, cout),
+		}, func(s *Scope, x *Node) *Node { return Conv2D(s, x, 1, 1) }, x)
+		want := make([]float32, b*h*w*cout)
+		for y := 0; y < h; y++ {
+			for xx := 0; xx < w; xx++ {
+				for o := 0; o < cout; o++ {
+					acc := float64(bias[o])
+					for i := 0; i < cin; i++ {
+						for ky := 0; ky < 3; ky++ {
+							for kx := 0; kx < 3; kx++ {
+								sy, sx := y+ky-1, xx+kx-1
+								if sy < 0 || sy >= h || sx < 0 || sx >= w {
+									continue
+								}
+								acc += float64(xs[(sy*w+sx)*cin+i]) * float64(kw[((o*cin+i)*3+ky)*3+kx])
+							}
+						}
+					}
+					want[(y*w+xx)*cout+o] = float32(acc)
+				}
+			}
+		}
+		near(t, "conv", got, want, 1e-5)
+	})
+
+	t.Run("linear", func(t *testing.T) {
+		lw := seq(cout*cin, 1)
+		got := run(t, map[string]*tensors.Tensor{
+			"m.weight": tensors.FromFlatDataAndDimensions(lw, cout, cin),
+			"m.bias":   tensors.FromFlatDataAndDimensions(bias, cout),
+		}, Linear, x)
+		want := make([]float32, b*h*w*cout)
+		for p := 0; p < b*h*w; p++ {
+			for o := 0; o < cout; o++ {
+				acc := float64(bias[o])
+				for i := 0; i < cin; i++ {
+					acc += float64(xs[p*cin+i]) * float64(lw[o*cin+i])
+				}
+				want[p*cout+o] = float32(acc)
+			}
+		}
+		near(t, "linear", got, want, 1e-5)
+	})
+
+	t.Run("groupnorm one group per channel", func(t *testing.T) {
+		gamma := []float32{1, 2, 0.5}
+		beta := []float32{0, 1, -1}
+		got := run(t, map[string]*tensors.Tensor{
+			"m.weight": tensors.FromFlatDataAndDimensions(gamma, cin),
+			"m.bias":   tensors.FromFlatDataAndDimensions(beta, cin),
+		}, func(s *Scope, x *Node) *Node { return GroupNorm(s, x, cin, 1e-5) }, x)
+		want := make([]float32, len(xs))
+		for c := 0; c < cin; c++ {
+			var m, v float64
+			for p := 0; p < h*w; p++ {
+				m += float64(xs[p*cin+c])
+			}
+			m /= h * w
+			for p := 0; p < h*w; p++ {
+				d := float64(xs[p*cin+c]) - m
+				v += d * d
+			}
+			v /= h * w
+			for p := 0; p < h*w; p++ {
+				want[p*cin+c] = float32((float64(xs[p*cin+c])-m)/math.Sqrt(v+1e-5)*float64(gamma[c]) + float64(beta[c]))
+			}
+		}
+		near(t, "groupnorm", got, want, 1e-5)
+	})
+
+	t.Run("upsample2x", func(t *testing.T) {
+		got := run(t, nil, func(s *Scope, x *Node) *Node { return Upsample2x(x) }, x)
+		for y := 0; y < 2*h; y++ {
+			for xx := 0; xx < 2*w; xx++ {
+				for c := 0; c < cin; c++ {
+					if g, w0 := got[(y*2*w+xx)*cin+c], xs[((y/2)*w+xx/2)*cin+c]; g != w0 {
+						t.Fatalf("upsample at %d,%d,%d = %v, want %v", y, xx, c, g, w0)
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestAttentionUniformKeys(t *testing.T) {
+	// With all-equal keys the softmax is uniform, so every output row is the
+	// mean of v over tokens.
+	const b, l, heads, d = 1, 3, 2, 2
+	v := seq(b*l*heads*d, 1)
+	x := tensors.FromFlatDataAndDimensions(v, b, l, heads*d)
+	got := run(t, nil, func(s *Scope, x *Node) *Node {
+		k := OnesLike(x)
+		return Attention(x, k, x, heads, nil)
+	}, x)
+	for i := 0; i < l; i++ {
+		for j := 0; j < heads*d; j++ {
+			var mean float32
+			for tok := 0; tok < l; tok++ {
+				mean += v[tok*heads*d+j]
+			}
+			mean /= l
+			if math.Abs(float64(got[i*heads*d+j]-mean)) > 1e-5 {
+				t.Fatalf("attention[%d,%d] = %v, want %v", i, j, got[i*heads*d+j], mean)
+			}
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package nn
+
+import (
+	"fmt"
+	"strings"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+)
+
+// Scope locates a network's weights while a graph is built: a GoMLX context
+// positioned at a checkpoint key prefix, the graph being built, and the dtype
+// the activations are computed in.
+type Scope struct {
+	ctx   *context.Context
+	g     *Graph
+	path  string // checkpoint key prefix, dot separated, without trailing dot
+	DType dtypes.DType
+}
+
+// NewScope returns the root scope of graph g over the variables of ctx.
+// Activations are computed in dtype (Float32 on CPU, Float16 or BFloat16 on
+// a GPU); statistics (norms, softmax) are always computed in Float32.
+func NewScope(ctx *context.Context, g *Graph, dtype dtypes.DType) *Scope {
+	return &Scope{ctx: ctx, g: g, DType: dtype}
+}
+
+// Graph returns the graph being built.
+func (s *Scope) Graph() *Graph { return s.g }
+
+// Path returns the checkpoint key prefix of s.
+func (s *Scope) Path() string { return s.path }
+
+// In returns the scope of a sub-module. Each part may itself contain dots
+// ("input_blocks.1.0"); integer parts may be given with Inf.
+func (s *Scope) In(parts ...string) *Scope {
+	c := *s
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		if c.path == "" {
+			c.path = p
+		} else {
+			c.path += "." + p
+		}
+	}
+	return &c
+}
+
+// Inf is In with a formatted part: s.Inf("input_blocks.%d.0", i).
+func (s *Scope) Inf(format string, args ...any) *Scope {
+	return s.In(fmt.Sprintf(format, args...))
+}
+
+// VariableScope converts a checkpoint key prefix to the GoMLX scope path that
+// holds its tensors: "a.b.c" -> "/a/b/c".
+func VariableScope(prefix string) string {
+	return "/" + strings.ReplaceAll(prefix, ".", "/")
+}
+
+// SplitKey splits a checkpoint key into the GoMLX scope and variable name
+// under which it is stored: "a.b.weight" -> ("/a/b", "weight").
+func SplitKey(key string) (scope, name string) {
+	i := strings.LastIndexByte(key, '.')
+	if i < 0 {
+		return "/", key
+	}
+	return VariableScope(key[:i]), key[i+1:]
+}
+
+// Has reports whether the tensor name exists in this scope.
+func (s *Scope) Has(name string) bool {
+	return s.ctx.GetVariableByScopeAndName(VariableScope(s.path), name) != nil
+}
+
+// Raw returns the tensor name of this scope in its stored dtype. It panics
+// with the full checkpoint key when the tensor is missing; the model package
+// turns that panic into an error.
+func (s *Scope) Raw(name string) *Node {
+	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path), name)
+	if v == nil {
+		panic(fmt.Errorf("nn: tensor %q is missing from the checkpoint", s.path+"."+name))
+	}
+	return v.ValueGraph(s.g)
+}
+
+// W returns the tensor name of this scope converted to the compute dtype.
+func (s *Scope) W(name string) *Node {
+	return s.as(s.Raw(name), s.DType)
+}
+
+// F32 returns the tensor name of this scope as Float32.
+func (s *Scope) F32(name string) *Node {
+	return s.as(s.Raw(name), dtypes.Float32)
+}
+
+func (s *Scope) as(x *Node, dt dtypes.DType) *Node {
+	if x.DType() == dt {
+		return x
+	}
+	return ConvertDType(x, dt)
+}
+
+// Cast converts x to the compute dtype of s.
+func (s *Scope) Cast(x *Node) *Node { return s.as(x, s.DType) }

@@ -4,8 +4,8 @@ import (
 	"math"
 
 	"github.com/gomlx/gomlx/backends"
-	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
 )
 
 // Linear applies a PyTorch nn.Linear stored as s.weight [out, in] and an

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
 
@@ -105,3 +106,10 @@ func (s *Scope) as(x *Node, dt dtypes.DType) *Node {
 
 // Cast converts x to the compute dtype of s.
 func (s *Scope) Cast(x *Node) *Node { return s.as(x, s.DType) }
+
+// SetVariable stores value under the checkpoint key in ctx, where Scope.W
+// and Scope.Raw find it.
+func SetVariable(ctx *context.Context, key string, value *tensors.Tensor) {
+	scope, name := SplitKey(key)
+	ctx.InAbsPath(scope).VariableWithValue(name, value)
+}

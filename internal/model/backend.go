@@ -1,0 +1,221 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go "go" backend
+	"github.com/gomlx/gomlx/backends/xla"        // PJRT plugins (CUDA)
+)
+
+// BackendEnv is the environment variable that chooses the backend when no
+// --backend flag is given.
+const BackendEnv = "SDGO_BACKEND"
+
+// CUDAPlugin is a found PJRT CUDA plugin and the NVIDIA library folders that
+// came with it (JAX's site-packages/nvidia/*/lib).
+type CUDAPlugin struct {
+	Path    string
+	LibDirs []string
+	Looked  []string // every place searched, for error messages
+}
+
+// pluginNames are the file names a CUDA PJRT plugin goes by.
+var pluginNames = []string{"pjrt_c_api_cuda_plugin.so", "xla_cuda_plugin.so"}
+
+// FindCUDAPlugin looks for the CUDA PJRT plugin: in the folders of
+// PJRT_PLUGIN_LIBRARY_PATH, next to the running binary, then in an installed
+// JAX (site-packages/jax_plugins/xla_cuda*/xla_cuda_plugin.so). It never
+// downloads anything.
+func FindCUDAPlugin() (*CUDAPlugin, error) {
+	p := &CUDAPlugin{}
+	var dirs []string
+	for _, d := range filepath.SplitList(os.Getenv("PJRT_PLUGIN_LIBRARY_PATH")) {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe))
+	}
+	for _, d := range dirs {
+		for _, n := range pluginNames {
+			c := filepath.Join(d, n)
+			p.Looked = append(p.Looked, c)
+			if isFile(c) {
+				p.Path = c
+				p.LibDirs = nvidiaLibDirs(filepath.Dir(filepath.Dir(resolve(c))))
+				return p, nil
+			}
+		}
+	}
+	for _, sp := range sitePackages() {
+		pattern := filepath.Join(sp, "jax_plugins", "xla_cuda*", "xla_cuda_plugin.so")
+		p.Looked = append(p.Looked, pattern)
+		matches, _ := filepath.Glob(pattern)
+		sort.Sort(sort.Reverse(sort.StringSlice(matches))) // newest CUDA first
+		for _, m := range matches {
+			p.Path = m
+			p.LibDirs = nvidiaLibDirs(sp)
+			return p, nil
+		}
+	}
+	return p, fmt.Errorf("model: no CUDA PJRT plugin found; looked in:\n  %s\n"+
+		"fix: install JAX with CUDA (pip install \"jax[cuda13]\") so that site-packages/jax_plugins/xla_cuda*/xla_cuda_plugin.so exists, "+
+		"or set PJRT_PLUGIN_LIBRARY_PATH to the folder holding pjrt_c_api_cuda_plugin.so, "+
+		"or pass --backend xla:/absolute/path/to/plugin.so", strings.Join(p.Looked, "\n  "))
+}
+
+func isFile(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+func resolve(p string) string {
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
+}
+
+// nvidiaLibDirs lists site-packages/nvidia/*/lib folders.
+func nvidiaLibDirs(sitePackages string) []string {
+	m, _ := filepath.Glob(filepath.Join(sitePackages, "nvidia", "*", "lib"))
+	sort.Strings(m)
+	return m
+}
+
+// sitePackages lists the Python package folders where JAX may be installed.
+func sitePackages() []string {
+	var roots []string
+	if v := os.Getenv("VIRTUAL_ENV"); v != "" {
+		roots = append(roots, filepath.Join(v, "lib", "python3*", "site-packages"))
+	}
+	if v := os.Getenv("CONDA_PREFIX"); v != "" {
+		roots = append(roots, filepath.Join(v, "lib", "python3*", "site-packages"))
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		roots = append(roots,
+			filepath.Join(home, ".local", "lib", "python3*", "site-packages"),
+			filepath.Join(home, ".venv", "lib", "python3*", "site-packages"),
+			filepath.Join(home, "*", ".venv", "lib", "python3*", "site-packages"))
+	}
+	roots = append(roots,
+		"/opt/*/.venv/lib/python3*/site-packages",
+		"/opt/*/lib/python3*/site-packages",
+		"/opt/conda/lib/python3*/site-packages",
+		"/usr/local/lib/python3*/site-packages",
+		"/usr/local/lib/python3*/dist-packages",
+		"/usr/lib/python3/dist-packages")
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range roots {
+		m, _ := filepath.Glob(r)
+		for _, d := range m {
+			if !seen[d] {
+				seen[d] = true
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// CUDAEnv returns the environment the CUDA plugin needs that the current
+// process lacks: its NVIDIA library folders on LD_LIBRARY_PATH. The dynamic
+// loader reads LD_LIBRARY_PATH only at process start, so a caller that gets a
+// non-empty answer should re-execute itself with it (cmd/sdgo does).
+func (p *CUDAPlugin) CUDAEnv() (key, value string, needed bool) {
+	cur := os.Getenv("LD_LIBRARY_PATH")
+	have := map[string]bool{}
+	for _, d := range filepath.SplitList(cur) {
+		have[d] = true
+	}
+	var add []string
+	for _, d := range p.LibDirs {
+		if !have[d] {
+			add = append(add, d)
+		}
+	}
+	if len(add) == 0 {
+		return "", "", false
+	}
+	v := strings.Join(add, string(filepath.ListSeparator))
+	if cur != "" {
+		v += string(filepath.ListSeparator) + cur
+	}
+	return "LD_LIBRARY_PATH", v, true
+}
+
+// ResolveBackendSpec turns a user's backend choice ("", "go", "cuda",
+// "xla:<plugin path or name>") into a GoMLX backend configuration string.
+func ResolveBackendSpec(spec string) (string, error) {
+	if spec == "" {
+		spec = os.Getenv(BackendEnv)
+	}
+	switch {
+	case spec == "" || spec == "go" || spec == "cpu":
+		return "go", nil
+	case spec == "cuda" || spec == "gpu":
+		p, err := FindCUDAPlugin()
+		if err != nil {
+			return "", err
+		}
+		return "xla:" + p.Path, nil
+	case strings.HasPrefix(spec, "xla:"):
+		return spec, nil
+	}
+	return "", fmt.Errorf("model: unknown backend %q: use go, cuda or xla:/path/to/pjrt_plugin.so", spec)
+}
+
+// OpenBackend opens the backend named by spec (see ResolveBackendSpec).
+// Plugins are never downloaded.
+func OpenBackend(spec string) (backends.Backend, error) {
+	cfg, err := ResolveBackendSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(cfg, "xla:") {
+		xla.EnableAutoInstall(false)
+		// go-xla points XLA_FLAGS at a folder of its author's machine when
+		// its CUDA checks run; the plugin finds its libraries by itself.
+		if os.Getenv("GOPJRT_CUDA_CHECKS") == "" {
+			os.Setenv("GOPJRT_CUDA_CHECKS", "0")
+		}
+	}
+	var b backends.Backend
+	var openErr error
+	err = catch(func() { b, openErr = backends.NewWithConfig(cfg) })
+	if err == nil {
+		err = openErr
+	}
+	if err == nil && b == nil {
+		err = errors.New("no backend returned")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model: open backend %q: %w", cfg, err)
+	}
+	return b, nil
+}
+
+// catch runs fn and turns a panic (GoMLX reports graph errors that way) into
+// an error. This package is the only place that recovers GoMLX panics.
+func catch(fn func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			switch e := r.(type) {
+			case error:
+				err = e
+			default:
+				err = fmt.Errorf("%v", e)
+			}
+		}
+	}()
+	fn()
+	return nil
+}

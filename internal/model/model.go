@@ -1,0 +1,85 @@
+package model
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"sdgo/internal/nn"
+)
+
+// Runner holds one backend, the weights of one checkpoint as GoMLX
+// variables, and the compiled graphs over them. It is safe for concurrent
+// use; calls are serialised (one device job at a time).
+type Runner struct {
+	backend backends.Backend
+	ctx     *context.Context
+	dtype   dtypes.DType // storage and compute dtype of the weights
+	loader  *loader
+
+	mu    sync.Mutex
+	execs map[string]*context.Exec
+}
+
+// NewRunner prepares a Runner over src on backend. Weights are read lazily,
+// the first time a graph needs them, and stored in dtype.
+func NewRunner(backend backends.Backend, src Source, dtype dtypes.DType) *Runner {
+	ctx := context.New()
+	l := &loader{src: src, dtype: dtype}
+	ctx.SetLoader(l)
+	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, execs: map[string]*context.Exec{}}
+}
+
+// DType is the compute dtype of the networks.
+func (r *Runner) DType() dtypes.DType { return r.dtype }
+
+// Backend returns the backend the runner executes on.
+func (r *Runner) Backend() backends.Backend { return r.backend }
+
+// GraphFn builds the outputs of a network from its inputs, reading weights
+// through the scope.
+type GraphFn func(s *nn.Scope, inputs []*Node) []*Node
+
+// Run executes the graph named key (one compiled graph per key and input
+// shape) on the inputs and returns its outputs as host tensors. Graph-building
+// panics come back as errors.
+func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*tensors.Tensor, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	exec, ok := r.execs[key]
+	if !ok {
+		dtype := r.dtype
+		exec, err = context.NewExec(r.backend, r.ctx, func(ctx *context.Context, in []*Node) []*Node {
+			return fn(nn.NewScope(ctx.Reuse(), in[0].Graph(), dtype), in)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("model: %s: %w", key, err)
+		}
+		exec.SetMaxCache(16)
+		r.execs[key] = exec
+	}
+	args := make([]any, len(inputs))
+	for i, t := range inputs {
+		args[i] = t
+	}
+	if perr := catch(func() { out, err = exec.Exec(args...) }); perr != nil {
+		return nil, fmt.Errorf("model: %s: %w", key, perr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model: %s: %w", key, err)
+	}
+	return out, nil
+}
+
+// Float32s copies an output tensor's values; graphs return Float32 outputs.
+func Float32s(t *tensors.Tensor) ([]float32, error) {
+	if t.DType() != dtypes.Float32 {
+		return nil, fmt.Errorf("model: output is %s, want Float32", t.DType())
+	}
+	return tensors.CopyFlatData[float32](t)
+}

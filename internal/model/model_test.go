@@ -1,0 +1,105 @@
+package model
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"sdgo/internal/fixture"
+	"sdgo/internal/nn"
+	"sdgo/internal/safetensors"
+)
+
+func tinyRunner(t *testing.T, dtype dtypes.DType) (*Runner, *safetensors.File) {
+	t.Helper()
+	dir, err := fixture.FindDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Open(filepath.Join(dir, "tiny-sd1", "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	b, err := OpenBackend("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewRunner(b, f, dtype), f
+}
+
+func TestRunnerLoadsWeightsLazily(t *testing.T) {
+	r, f := tinyRunner(t, dtypes.Float32)
+	const key = "cond_stage_model.transformer.text_model.final_layer_norm.weight"
+	want, _, err := f.Float32(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := func(s *nn.Scope, in []*Node) []*Node {
+		w := s.In("cond_stage_model.transformer.text_model.final_layer_norm").W("weight")
+		return []*Node{Add(w, in[0])}
+	}
+	zeros := tensors.FromFlatDataAndDimensions(make([]float32, len(want)), len(want))
+	out, err := r.Run("probe", probe, zeros)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Float32s(out[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("weight[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestRunnerMissingTensorIsAnError(t *testing.T) {
+	r, _ := tinyRunner(t, dtypes.Float32)
+	probe := func(s *nn.Scope, in []*Node) []*Node {
+		return []*Node{Add(s.In("no.such.module").W("weight"), in[0])}
+	}
+	_, err := r.Run("missing", probe, tensors.FromFlatDataAndDimensions([]float32{0}, 1))
+	if err == nil || !strings.Contains(err.Error(), "no.such.module.weight") {
+		t.Fatalf("err = %v, want one naming the missing key", err)
+	}
+}
+
+func TestResolveBackendSpec(t *testing.T) {
+	tests := []struct{ in, want, errPart string }{
+		{"go", "go", ""},
+		{"xla:/opt/p.so", "xla:/opt/p.so", ""},
+		{"tpu", "", "unknown backend"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ResolveBackendSpec(tt.in)
+			if tt.errPart != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errPart) {
+					t.Fatalf("err = %v, want %q", err, tt.errPart)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFindCUDAPluginSaysWhereItLooked(t *testing.T) {
+	t.Setenv("PJRT_PLUGIN_LIBRARY_PATH", t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	p, err := FindCUDAPlugin()
+	if err == nil {
+		t.Skipf("a CUDA plugin is installed here (%s)", p.Path)
+	}
+	if !strings.Contains(err.Error(), "PJRT_PLUGIN_LIBRARY_PATH") || !strings.Contains(err.Error(), "jax_plugins") {
+		t.Fatalf("error does not say where it looked and how to fix it: %v", err)
+	}
+}

@@ -1,0 +1,89 @@
+package model
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"sdgo/internal/safetensors"
+)
+
+// Source is what the model reads weights from: a checkpoint, possibly with a
+// replaced VAE and merged LoRAs.
+type Source interface {
+	Names() []string
+	Float32(name string) ([]float32, []int, error)
+}
+
+// ParseDType maps a user's dtype name to a GoMLX dtype.
+func ParseDType(name string) (dtypes.DType, error) {
+	switch strings.ToLower(name) {
+	case "f32", "fp32", "float32":
+		return dtypes.Float32, nil
+	case "f16", "fp16", "float16", "half":
+		return dtypes.Float16, nil
+	case "bf16", "bfloat16":
+		return dtypes.BFloat16, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("model: unknown dtype %q: use f32, f16 or bf16", name)
+}
+
+// loader feeds GoMLX variables from a Source the first time a graph asks
+// for them, converted to the storage dtype. Weights therefore become graph
+// parameters, never constants, and only the tensors a network uses are read.
+type loader struct {
+	src   Source
+	dtype dtypes.DType
+	err   error
+}
+
+// keyOf turns a GoMLX scope and variable name back into the checkpoint key.
+func keyOf(scope, name string) string {
+	s := strings.Trim(scope, "/")
+	if s == "" {
+		return name
+	}
+	return strings.ReplaceAll(s, "/", ".") + "." + name
+}
+
+// LoadVariable implements context.Loader.
+func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
+	key := keyOf(scope, name)
+	v, shape, err := l.src.Float32(key)
+	if err != nil {
+		return nil, false
+	}
+	return hostTensor(v, shape, l.dtype), true
+}
+
+// hostTensor makes a host tensor of dtype from float32 values.
+func hostTensor(v []float32, shape []int, dtype dtypes.DType) *tensors.Tensor {
+	if shape == nil {
+		shape = []int{}
+	}
+	switch dtype {
+	case dtypes.Float16, dtypes.BFloat16:
+		t := tensors.FromShape(shapes.Make(dtype, shape...))
+		conv := safetensors.Float32ToHalf
+		if dtype == dtypes.BFloat16 {
+			conv = safetensors.Float32ToBF16
+		}
+		t.MutableBytes(func(b []byte) {
+			for i, f := range v {
+				binary.LittleEndian.PutUint16(b[2*i:], conv(f))
+			}
+		})
+		return t
+	default:
+		return tensors.FromFlatDataAndDimensions(v, shape...)
+	}
+}
+
+// DeleteVariable implements context.Loader; loaded weights are not kept by
+// the loader, so there is nothing to forget.
+func (l *loader) DeleteVariable(*context.Context, string, string) error { return nil }

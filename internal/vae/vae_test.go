@@ -187,6 +187,47 @@ func TestEncode(t *testing.T) {
 				}
 			}
 			checkKeys(t, cfg, used, "encoder.", "quant_conv.")
+
+			// Converted files store the attention projections as Linear
+			// [C,C]: the graph must read them the same way.
+			t.Run("linear attention weights", func(t *testing.T) {
+				lctx := linearAttentionContext(t, m.Path(w.file), w.prefix)
+				lout, _ := run(t, lctx, w.prefix, input(t, m, c, "image"), func(s *nn.Scope, x *Node) []*Node {
+					return []*Node{vae.Encode(s, cfg, x)}
+				})
+				testutil.Check(t, m, c.ID+"/moments (linear attention)", c.ExpectedTensors["moments"], lout[0], c.Tolerance)
+			})
 		})
 	}
+}
+
+// linearAttentionContext loads the VAE tensors of path under prefix like
+// testutil.Context, but stores every attention q/k/v/proj_out weight as a
+// Linear [C,C] instead of a 1x1 conv [C,C,1,1].
+func linearAttentionContext(t *testing.T, path, prefix string) *context.Context {
+	t.Helper()
+	f, err := safetensors.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx := context.New()
+	n := 0
+	for _, name := range f.Names() {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		v, shape, err := f.Float32(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(name, ".attn_1.") && strings.HasSuffix(name, ".weight") && len(shape) == 4 {
+			shape, n = shape[:2], n+1
+		}
+		nn.SetVariable(ctx, name, tensors.FromFlatDataAndDimensions(v, shape...))
+	}
+	if n != 8 {
+		t.Fatalf("reshaped %d attention weights, want 8", n)
+	}
+	return ctx
 }

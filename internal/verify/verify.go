@@ -37,10 +37,11 @@ type Result struct {
 
 // Options select what a run covers.
 type Options struct {
-	Kinds   []string // only these kinds (all when empty)
-	Match   string   // only case IDs containing this
-	Backend string   // GoMLX backend spec for network cases
-	DType   string   // compute dtype for network cases ("" = f32)
+	Kinds     []string // only these kinds (all when empty)
+	Match     string   // only case IDs containing this
+	Backend   string   // GoMLX backend spec for network cases
+	DType     string   // compute dtype for network cases ("" = f32)
+	ClipVocab string   // CLIP vocabulary folder or file ("" = beside the fixtures)
 }
 
 // kindFunc runs one case and returns one or more results.

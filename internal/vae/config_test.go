@@ -94,7 +94,7 @@ func TestDetectConfig(t *testing.T) {
 			var want []string
 			for _, k := range keysUnder(shapes, prefix) {
 				if k == prefix+"model_ema.decay" || strings.HasPrefix(k, prefix+"loss.") {
-					continue // training leftovers, not part of the VAE
+					continue // training leftovers some VAE files carry; the graphs never read them
 				}
 				want = append(want, strings.TrimPrefix(k, prefix))
 			}

@@ -85,13 +85,10 @@ func vaeFileRenames(src Source) ([]rename, error) {
 	case len(ldm) == 0 && len(diffusers) == 0:
 		return nil, fmt.Errorf("no VAE tensors (encoder.*, decoder.*, with or without %s) among its %d tensors: %s", PrefixVAE, len(names), describe(names))
 	case len(diffusers) > 0:
-		rs, unknown := vaeRenames(diffusers, shapesOf(src, diffusers))
+		all := append(diffusers, ldm...) // conv_in, conv_norm_out... have no block marker
+		rs, unknown := vaeRenames(all, shapesOf(src, all))
 		if len(unknown) > 0 {
 			return nil, unknownError("diffusers VAE", unknown)
-		}
-		// Keys that are the same in both layouts (conv_in, quant_conv...).
-		for _, n := range ldm {
-			rs = append(rs, rename{to: strings.TrimPrefix(n, PrefixVAE), from: []string{n}})
 		}
 		return dedupe(rs)
 	default:

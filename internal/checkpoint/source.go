@@ -69,7 +69,7 @@ func OpenFile(path string) (Source, error) {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		p, err := pickle.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint: %w", err)
+			return nil, err // already "pickle: open <path>: ..."
 		}
 		return pickleSource{p}, nil
 	case ext == ".gguf" || bytes.HasPrefix(head, []byte("GGUF")):
@@ -77,7 +77,7 @@ func OpenFile(path string) (Source, error) {
 	}
 	s, err := safetensors.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, err // already "safetensors: open <path>: ..."
 	}
 	return safetensorsSource{s}, nil
 }

@@ -83,7 +83,11 @@ func vaeFileRenames(src Source) ([]rename, error) {
 	}
 	switch {
 	case len(ldm) == 0 && len(diffusers) == 0:
-		return nil, fmt.Errorf("no VAE tensors (encoder.*, decoder.*, with or without %s) among its %d tensors: %s", PrefixVAE, len(names), describe(names))
+		msg := fmt.Sprintf("no VAE tensors (encoder.*, decoder.*, with or without %s) among its %d tensors", PrefixVAE, len(names))
+		if g := guessKind(names); g != "" {
+			msg += "; " + g
+		}
+		return nil, fmt.Errorf("%s", msg)
 	case len(diffusers) > 0:
 		all := append(diffusers, ldm...) // conv_in, conv_norm_out... have no block marker
 		rs, unknown := vaeRenames(all, shapesOf(src, all))

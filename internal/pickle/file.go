@@ -147,7 +147,8 @@ func (f *File) index() error {
 		}
 		return nil
 	})
-	root, err := Unpickle(prog, load, Limits{})
+	m := &machine{data: prog, memo: map[uint64]any{}, lim: Limits{}.withDefaults(), persist: load}
+	root, err := m.run()
 	if err != nil {
 		return fmt.Errorf("%s: %w", pkl.Name, err)
 	}

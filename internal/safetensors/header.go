@@ -114,7 +114,13 @@ func parseJSON(js []byte, dataLen int64) (*Header, error) {
 		begin, end int64
 	}
 	spans := make([]span, 0, len(top))
-	for name, raw := range top {
+	names := make([]string, 0, len(top))
+	for name := range top {
+		names = append(names, name)
+	}
+	sort.Strings(names) // deterministic errors
+	for _, name := range names {
+		raw := top[name]
 		ti, err := parseEntry(raw, dataLen)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %q: %w", name, err)
@@ -202,7 +208,7 @@ func parseEntry(raw json.RawMessage, dataLen int64) (TensorInfo, error) {
 		return TensorInfo{}, invalid("data_offsets [%d,%d] end before they begin", b, en)
 	}
 	if en > uint64(dataLen) {
-		return TensorInfo{}, invalid("data_offsets [%d,%d] run past the %d-byte data area (truncated file?)", b, en, dataLen)
+		return TensorInfo{}, invalid("data_offsets [%d,%d] run past the %d-byte data area: the file is truncated (incomplete download? download it again)", b, en, dataLen)
 	}
 	if en-b != nbytes {
 		return TensorInfo{}, invalid("data_offsets [%d,%d] hold %d bytes but %s%v needs %d", b, en, en-b, ti.DType, ti.Shape, nbytes)

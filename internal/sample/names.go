@@ -185,29 +185,37 @@ func WebuiTimesteps(steps int) []int {
 	return ts
 }
 
-// TimestepSigmas maps training timesteps to the table's sigmas and appends
-// the final 0.
+// TimestepSigmas maps training timesteps (descending) to the table's
+// sigmas and appends the final 0. A timestep repeated in a row, as in the
+// model-call list of PLMS, counts once.
 func TimestepSigmas(t *Table, timesteps []int) []float64 {
-	out := make([]float64, len(timesteps)+1)
+	out := make([]float64, 0, len(timesteps)+1)
 	for i, ts := range timesteps {
-		out[i] = float64(t.Sigmas[ts])
+		if i > 0 && ts == timesteps[i-1] {
+			continue
+		}
+		out = append(out, float64(t.Sigmas[ts]))
 	}
-	return out
+	return append(out, 0)
 }
 
-// LibraryOptions are the defaults of the reference library functions the
-// fixtures call directly (k-diffusion, diffusers), which differ from
-// webui's for DPM fast and DPM adaptive: k-diffusion defaults their eta to
-// 0, webui passes 1. Unknown names get DefaultOptions.
-func LibraryOptions(name string) Options {
+// FixtureOptions are the options a reference fixture ran a sampler with:
+// the defaults of the library functions it called directly (k-diffusion,
+// diffusers) - which differ from webui's for DPM fast and DPM adaptive,
+// whose k-diffusion eta default is 0 while webui passes 1 - then the case's
+// keyword arguments (only "eta" occurs), and steps as DPM fast's model-call
+// budget. Unknown sampler names get DefaultOptions.
+func FixtureOptions(name string, steps int, kwargs map[string]float64) Options {
 	o := DefaultOptions()
-	s, ok := Lookup(name)
-	if !ok {
-		return o
+	if s, ok := Lookup(name); ok {
+		o.Eta = s.Eta
+		if s.ID == "dpm_fast" || s.ID == "dpm_adaptive" {
+			o.Eta = 0
+		}
 	}
-	o.Eta = s.Eta
-	if s.ID == "dpm_fast" || s.ID == "dpm_adaptive" {
-		o.Eta = 0
+	if eta, ok := kwargs["eta"]; ok {
+		o.Eta = eta
 	}
+	o.NFE = steps
 	return o
 }

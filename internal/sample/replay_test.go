@@ -89,13 +89,7 @@ func replayInput(t *testing.T, m *fixture.Manifest, c *fixture.Case) (ReplayInpu
 	if c.Kind == "sampler_diffusers" {
 		name = in.Scheduler
 		outputs = c.ExpectedTensors["model_calls_out"]
-		var ts []int // the scheduler's steps: the call list without PLMS's repeat
-		for i, v := range in.Timesteps {
-			if i == 0 || v != in.Timesteps[i-1] {
-				ts = append(ts, v)
-			}
-		}
-		sigmas = TimestepSigmas(DefaultTable(), ts)
+		sigmas = TimestepSigmas(DefaultTable(), in.Timesteps)
 	} else {
 		var rp struct {
 			Tolerance fixture.Tolerance `json:"tolerance"`
@@ -105,14 +99,11 @@ func replayInput(t *testing.T, m *fixture.Manifest, c *fixture.Case) (ReplayInpu
 		}
 		tol = rp.Tolerance
 	}
-	opt := LibraryOptions(name)
-	opt.NFE = in.Steps // dpm_fast spends the step count as model calls
-	if eta, ok := in.SamplerKwargs["eta"]; ok {
-		opt.Eta = eta
-	}
+	kwargs := in.SamplerKwargs
 	if c.Kind == "sampler_diffusers" {
-		opt.Eta = in.Eta
+		kwargs = map[string]float64{"eta": in.Eta}
 	}
+	opt := FixtureOptions(name, in.Steps, kwargs)
 	return ReplayInput{
 		Sampler: name,
 		Sigmas:  sigmas,

@@ -15,7 +15,7 @@ import (
 
 // maxPickleSize bounds data.pkl (it holds structure only; tensors are
 // separate entries, so real files have a few MiB at most).
-const maxPickleSize = 1 << 30
+const maxPickleSize = 64 << 20
 
 // legacyMagic starts torch files written before torch 1.6 (not zip archives).
 var legacyMagic = []byte{0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19}

@@ -19,7 +19,7 @@ type Limits struct {
 	MaxStack   int // values on the stack (default 1<<20)
 	MaxMarks   int // nested MARKs (default 1<<16)
 	MaxMemo    int // memo entries (default 1<<22)
-	MaxObjects int // values created in total (default 1<<24)
+	MaxObjects int // values created in total (default 1<<22)
 	MaxString  int // bytes in one str or bytes value (default 1<<30)
 }
 
@@ -34,7 +34,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxMemo = 1 << 22
 	}
 	if l.MaxObjects <= 0 {
-		l.MaxObjects = 1 << 24
+		l.MaxObjects = 1 << 22
 	}
 	if l.MaxString <= 0 {
 		l.MaxString = 1 << 30

@@ -16,7 +16,9 @@ import (
 // reuse: samplers keep earlier predictions.
 type Denoiser func(x []float32, sigma float64) ([]float32, error)
 
-// Step is what a sampler reports after each model evaluation of a step.
+// Step is what a sampler reports once per step, after the step's first
+// model evaluation. X is the sampler's working latent and changes after the
+// callback returns: copy it to keep it. Denoised is not modified later.
 type Step struct {
 	Index    int     // 0-based step
 	Total    int     // number of steps (len(sigmas)-1; for adaptive solvers an estimate)
@@ -52,8 +54,8 @@ type Options struct {
 	Eta    float64 // ancestral / SDE noise amount (webui "eta_ancestral", 1)
 	SChurn float64 // Karras churn for euler, heun, dpm2 (0 = off)
 	STmin  float64 // churn only for sigmas in [STmin, STmax]
-	STmax  float64
-	SNoise float64 // noise multiplier (1)
+	STmax  float64 // 0 counts as +Inf (webui: s_tmax or inf)
+	SNoise float64 // noise multiplier (0 counts as 1)
 
 	// Order is LMS's order (4), UniPC's solver order (2) or DPM adaptive's
 	// order (3); 0 = the sampler's default.

@@ -176,3 +176,36 @@ func TestGaussLegendre(t *testing.T) {
 		t.Errorf("x^3: %v", got)
 	}
 }
+
+// TestRestartPlan: webui's restart sampler below 20 steps is plain Heun; at
+// 20 steps it runs Karras over 20 - 9 = 11 steps plus one restart of 9
+// steps (10 Karras sigmas from sigma ~2 down to ~0.1), one noise draw to
+// go back up; from 36 steps it restarts twice with steps/4 steps each.
+func TestRestartPlan(t *testing.T) {
+	tests := []struct{ steps, draws, stepsRun int }{
+		{10, 0, 10},
+		{20, 1, 20},
+		{40, 2, 40 - 2*10 + 2*10}, // 20 Karras steps + 2 restarts of 10
+	}
+	for _, tt := range tests {
+		sigmas := Karras(tt.steps, ScheduleParams{})
+		noise := &ReplayNoise{}
+		for i := 0; i < 4; i++ {
+			noise.Draws = append(noise.Draws, make([]float32, 16))
+		}
+		total := 0
+		cb := func(s Step) error { total = s.Total; return nil }
+		x := startLatent(Sampler{}, sigmas, NewTorchCPU(1).Randn(16))
+		if _, err := Restart(gaussDenoiser, x, sigmas, DefaultOptions(), noise, cb); err != nil {
+			t.Fatal(err)
+		}
+		if len(noise.Calls) != tt.draws || total != tt.stepsRun {
+			t.Errorf("%d steps: %d draws, %d steps run; want %d, %d", tt.steps, len(noise.Calls), total, tt.draws, tt.stepsRun)
+		}
+		for _, c := range noise.Calls { // restarts jump from ~0.1 up to ~2
+			if c[0] > 0.2 || c[1] < 1.5 || c[1] > 2.5 {
+				t.Errorf("%d steps: restart noise from %v to %v", tt.steps, c[0], c[1])
+			}
+		}
+	}
+}

@@ -148,7 +148,7 @@ func pool(s *nn.Scope, cfg Config, x, ids *Node) *Node {
 	pos := Iota(g, shapes.Make(dtypes.Int32, b, l), 1)
 	none := BroadcastToDims(Scalar(g, dtypes.Int32, l), b, l)
 	eos := ReduceMin(Where(Equal(ids, top), pos, none), 1)
-	pick := OneHot(eos, l, x.DType()) // [B, L]
+	pick := OneHot(eos, l, x.DType())                                // [B, L]
 	p := DotGeneral(pick, []int{1}, []int{0}, x, []int{1}, []int{0}) // [B, Width]
 	if cfg.ProjDim == 0 {
 		return p

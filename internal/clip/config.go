@@ -232,3 +232,45 @@ func (c *Config) ApplyHints(raw json.RawMessage) error {
 	}
 	return c.Validate()
 }
+
+// WeightShapes lists every tensor the graph functions read for c, keyed
+// relative to the encoder's prefix, with its shape: what a loader must find
+// in a checkpoint (extra keys such as position_ids or logit_scale are not
+// needed). OpenCLIP's text_projection is listed only when ProjDim > 0.
+func (c Config) WeightShapes() map[string][]int {
+	n := layoutNames[c.Layout]
+	out := map[string][]int{
+		key(n.tokenEmb, "weight"):  {c.Vocab, c.Width},
+		key(n.posScope, n.posName): {c.Positions, c.Width},
+		key(n.finalLN, "weight"):   {c.Width},
+		key(n.finalLN, "bias"):     {c.Width},
+	}
+	for i := 0; i < c.Layers; i++ {
+		l := fmt.Sprintf(n.layer, i)
+		for _, norm := range []string{n.ln1, n.ln2} {
+			out[key(l, norm, "weight")] = []int{c.Width}
+			out[key(l, norm, "bias")] = []int{c.Width}
+		}
+		linears := map[string][2]int{n.outProj: {c.Width, c.Width}, n.fc1: {c.MLP, c.Width}, n.fc2: {c.Width, c.MLP}}
+		if c.Layout == LayoutHF {
+			for _, p := range []string{"q_proj", "k_proj", "v_proj"} {
+				linears[key(n.qkv, p)] = [2]int{c.Width, c.Width}
+			}
+		} else {
+			out[key(l, n.qkv, "in_proj_weight")] = []int{3 * c.Width, c.Width}
+			out[key(l, n.qkv, "in_proj_bias")] = []int{3 * c.Width}
+		}
+		for name, s := range linears {
+			out[key(l, name, "weight")] = []int{s[0], s[1]}
+			out[key(l, name, "bias")] = []int{s[0]}
+		}
+	}
+	if c.ProjDim > 0 {
+		if c.Layout == LayoutHF {
+			out["text_projection.weight"] = []int{c.ProjDim, c.Width}
+		} else {
+			out["text_projection"] = []int{c.Width, c.ProjDim}
+		}
+	}
+	return out
+}

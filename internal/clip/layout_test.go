@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -235,8 +236,36 @@ func TestDetectConfigRealShapes(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
 			}
+			checkWeightShapes(t, got, readRealShapes(t, m.Path("real-shapes/"+tc.file+".json")), tc.prefix)
 		})
 	}
+}
+
+// checkWeightShapes checks that cfg.WeightShapes names exactly the tensors
+// the file has under prefix (position_ids aside), with the same shapes.
+func checkWeightShapes(t *testing.T, cfg clip.Config, file map[string][]int, prefix string) {
+	t.Helper()
+	prefix = strings.TrimSuffix(prefix, ".") + "."
+	want := cfg.WeightShapes()
+	for k, shape := range want {
+		if got, ok := file[prefix+k]; !ok {
+			t.Errorf("WeightShapes names %q, which the file lacks", prefix+k)
+		} else if !slices.Equal(got, shape) {
+			t.Errorf("%s: WeightShapes says %v, file has %v", prefix+k, shape, got)
+		}
+	}
+	for k := range file {
+		rel, ok := strings.CutPrefix(k, prefix)
+		if ok && !strings.HasSuffix(rel, "position_ids") && want[rel] == nil {
+			t.Errorf("file tensor %q is missing from WeightShapes", k)
+		}
+	}
+}
+
+func TestWeightShapesTiny(t *testing.T) {
+	m := testutil.Fixtures(t)
+	w := loadWeights(t, m.Path("tiny-sd1/model.safetensors"), sd1Prefix)
+	checkWeightShapes(t, tinyConfig(t, m, w, sd1Prefix), w.shapes(), sd1Prefix)
 }
 
 func TestApplyHints(t *testing.T) {

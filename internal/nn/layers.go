@@ -151,9 +151,13 @@ func Upsample2x(x *Node) *Node {
 func TimestepEmbedding(t *Node, dim int) *Node {
 	g := t.Graph()
 	half := dim / 2
+	// PyTorch computes the frequencies in float32 step by step:
+	// exp(float32(-ln 10000) * i / half); rounding each step the same way
+	// matters because t*f is taken for t up to 999.
 	freqs := make([]float32, half)
 	for i := range freqs {
-		freqs[i] = float32(math.Exp(-math.Log(10000) * float64(i) / float64(half)))
+		e := float32(-math.Log(10000)) * float32(i) / float32(half)
+		freqs[i] = float32(math.Exp(float64(e)))
 	}
 	f := Const(g, freqs)
 	args := Mul(ExpandAxes(ConvertDType(t, dtypes.Float32), -1), ExpandAxes(f, 0))

@@ -42,10 +42,10 @@ func TestParseAttention(t *testing.T) {
 	}{
 		{"(a: 1.5 )", s("a", 1.5)},
 		{"(a:\t-0.5)", s("a", -0.5)},
-		{"a:1.2)", s("a:1.2)", 1.0)},              // a weight with no open bracket is text
-		{"(a:1.2.3)", s("a:1.2.3)", 1.1)},         // webui raises here; we keep the text
-		{"(a:١.٥)", s("a", 1.5)},                  // Python's \d and float() take Unicode digits
-		{"\\x", s("x", 1.0)},                      // lone backslash dropped
+		{"a:1.2)", s("a:1.2)", 1.0)},      // a weight with no open bracket is text
+		{"(a:1.2.3)", s("a:1.2.3)", 1.1)}, // webui raises here; we keep the text
+		{"(a:١.٥)", s("a", 1.5)},          // Python's \d and float() take Unicode digits
+		{"\\x", s("x", 1.0)},              // lone backslash dropped
 		{"a BREAK BREAK b", s("a", 1.0, "BREAK", -1.0, "", 1.0, "BREAK", -1.0, "b", 1.0)},
 		{"a\u00a0BREAK\nb", s("a", 1.0, "BREAK", -1.0, "b", 1.0)},
 		{"éBREAK b", s("éBREAK b", 1.0)}, // é is a word character

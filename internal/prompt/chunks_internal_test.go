@@ -106,7 +106,7 @@ func TestChunker(t *testing.T) {
 			{"a BREAK", []int{1}},
 			{"BREAK b", []int{0, 1}},
 			{"a BREAK BREAK b", []int{1, 0, 1}},
-			{"(a BREAK b:1.2)", []int{3}}, // weight -1.2: BREAK is text
+			{"(a BREAK b:1.2)", []int{3}},            // weight -1.2: BREAK is text
 			{words(75, 1) + "BREAK b", []int{75, 1}}, // a full chunk is closed by BREAK, not before
 		} {
 			got := Chunks(ParseAttention(tc.in), fakeTokenize, clipEOS)

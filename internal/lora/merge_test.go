@@ -149,7 +149,7 @@ func TestLyCORISDeltas(t *testing.T) {
 						var x float32
 						for a := 0; a < 2; a++ {
 							for b := 0; b < 2; b++ {
-								x += at(g("hada_t"+n), []int{2, 2, 9}, a, b, s) * g("hada_w"+n+"_a")[a*32+o] * g("hada_w"+n+"_b")[b*32+i]
+								x += at(g("hada_t"+n), []int{2, 2, 9}, a, b, s) * g("hada_w" + n + "_a")[a*32+o] * g("hada_w" + n + "_b")[b*32+i]
 							}
 						}
 						return x

@@ -20,7 +20,10 @@ type Chunk struct {
 }
 
 // Chunker packs weighted spans into chunks the way webui's
-// FrozenCLIPEmbedderWithCustomWords.tokenize_line does.
+// FrozenCLIPEmbedderWithCustomWords.tokenize_line does. For webui's
+// emphasis setting "None" pass []Span{{prompt, 1}} instead of
+// ParseAttention(prompt); for "Ignore" use the chunks' tokens and ignore
+// their multipliers. Textual-inversion embeddings are not handled here.
 type Chunker struct {
 	BOS, EOS int
 	// Pad is the padding id. With Pad == EOS (SD1) chunks are padded with

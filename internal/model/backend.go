@@ -152,6 +152,13 @@ func (p *CUDAPlugin) CUDAEnv() (key, value string, needed bool) {
 	return "LD_LIBRARY_PATH", v, true
 }
 
+// GoBackendConfig is the pure-Go backend's configuration. GoMLX v0.26.0's
+// parallel op scheduler can deadlock on small machines (every worker slot
+// held by an op whose matrix multiply waits for another slot; seen on 2
+// cores), so ops run one after another; each matrix multiply still uses
+// every core.
+const GoBackendConfig = "go:ops_sequential"
+
 // ResolveBackendSpec turns a user's backend choice ("", "go", "cuda",
 // "xla:<plugin path or name>") into a GoMLX backend configuration string.
 func ResolveBackendSpec(spec string) (string, error) {
@@ -160,7 +167,9 @@ func ResolveBackendSpec(spec string) (string, error) {
 	}
 	switch {
 	case spec == "" || spec == "go" || spec == "cpu":
-		return "go", nil
+		return GoBackendConfig, nil
+	case strings.HasPrefix(spec, "go:"):
+		return spec, nil
 	case spec == "cuda" || spec == "gpu":
 		p, err := FindCUDAPlugin()
 		if err != nil {

@@ -72,7 +72,7 @@ func TestRunnerMissingTensorIsAnError(t *testing.T) {
 
 func TestResolveBackendSpec(t *testing.T) {
 	tests := []struct{ in, want, errPart string }{
-		{"go", "go", ""},
+		{"go", GoBackendConfig, ""},
 		{"xla:/opt/p.so", "xla:/opt/p.so", ""},
 		{"tpu", "", "unknown backend"},
 	}

@@ -25,10 +25,12 @@ var (
 )
 
 // Backend returns one shared pure-Go backend (tensors cannot cross backend
-// instances, so tests share this one).
+// instances, so tests share this one). Ops run sequentially: GoMLX
+// v0.26.0's parallel scheduler can deadlock on 2 cores (see
+// model.GoBackendConfig).
 func Backend(t testing.TB) backends.Backend {
 	t.Helper()
-	backendOnce.Do(func() { backend, backendErr = backends.NewWithConfig("go") })
+	backendOnce.Do(func() { backend, backendErr = backends.NewWithConfig("go:ops_sequential") })
 	if backendErr != nil {
 		t.Fatal(backendErr)
 	}

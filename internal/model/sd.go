@@ -1,0 +1,344 @@
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"sdgo/internal/checkpoint"
+	"sdgo/internal/clip"
+	"sdgo/internal/nn"
+	"sdgo/internal/unet"
+	"sdgo/internal/vae"
+)
+
+// Options configure Load.
+type Options struct {
+	Backend    string          // "go", "cuda", "xla:/path" ("" = $SDGO_BACKEND or go)
+	DType      string          // "f32", "f16", "bf16" ("" = f32 on go, f16 elsewhere)
+	VAE        string          // a separate VAE file replacing the checkpoint's
+	Prediction string          // "eps" or "v" to override detection ("" = detect)
+	Hints      json.RawMessage // architecture facts not visible in shapes ({"unet":..,"text":..,"vae":..})
+	Logger     *slog.Logger    // where detection decisions are logged (nil = discard)
+}
+
+// TextEncoder is one text encoder of a model and how the pipeline must use it.
+type TextEncoder struct {
+	Prefix string      // checkpoint key prefix
+	Config clip.Config // architecture
+	PadID  int         // the id webui pads prompt chunks with
+	Output clip.Output // what the model's conditioning takes from it
+}
+
+// Model is a loaded Stable Diffusion checkpoint on a backend.
+type Model struct {
+	Family      checkpoint.Family
+	Prediction  string // "eps" or "v"
+	Inpainting  bool
+	LatentScale float64
+	Text        []TextEncoder
+	UNet        unet.Config
+	VAE         vae.Config
+	Hash        string // webui's short model hash ("" if not computed)
+
+	ckpt   *checkpoint.Checkpoint
+	runner *Runner
+}
+
+// Load opens the checkpoint at path (a .safetensors, .ckpt or diffusers
+// folder), detects its family and architecture, and prepares it on the
+// chosen backend. Weights are read when a network first runs.
+func Load(path string, opt Options) (*Model, error) {
+	var copts []checkpoint.Option
+	if p := opt.Prediction; p != "" {
+		pred, err := parsePrediction(p)
+		if err != nil {
+			return nil, err
+		}
+		copts = append(copts, checkpoint.WithPrediction(pred))
+	}
+	ck, err := checkpoint.Open(path, copts...)
+	if err != nil {
+		return nil, err
+	}
+	if opt.VAE != "" {
+		if err := ck.WithVAE(opt.VAE); err != nil {
+			ck.Close()
+			return nil, err
+		}
+	}
+	backend, err := OpenBackend(opt.Backend)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	dtypeName := opt.DType
+	if dtypeName == "" {
+		dtypeName = "f32"
+		if backend.Name() != "go" && !strings.HasPrefix(backend.Name(), "SimpleGo") {
+			dtypeName = "f16"
+		}
+	}
+	dt, err := ParseDType(dtypeName)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	m, err := newModel(ck, opt)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	m.runner = NewRunner(backend, ck, dt)
+	return m, nil
+}
+
+func parsePrediction(p string) (checkpoint.Prediction, error) {
+	switch strings.ToLower(p) {
+	case "eps", "epsilon":
+		return checkpoint.Epsilon, nil
+	case "v", "v_prediction", "v-prediction":
+		return checkpoint.VPrediction, nil
+	}
+	return "", fmt.Errorf("model: unknown prediction %q: use eps or v", p)
+}
+
+// newModel works out every architecture from the checkpoint's shapes.
+func newModel(ck *checkpoint.Checkpoint, opt Options) (*Model, error) {
+	shapes := map[string][]int{}
+	for _, n := range ck.Names() {
+		if info, ok := ck.Info(n); ok {
+			shapes[n] = info.Shape
+		}
+	}
+	hints := parseHints(opt.Hints)
+	m := &Model{
+		Family:      ck.Family(),
+		Prediction:  predictionName(ck.Prediction()),
+		Inpainting:  ck.Inpainting(),
+		LatentScale: float64(ck.LatentScale()),
+		ckpt:        ck,
+	}
+	var err error
+	if m.UNet, err = unet.DetectConfig(shapes, checkpoint.PrefixUNet); err != nil {
+		return nil, err
+	}
+	if hints["unet"] != nil {
+		if err := m.UNet.ApplyHints(hints["unet"]); err != nil {
+			return nil, err
+		}
+		if m.UNet.Parameterization != "" && opt.Prediction == "" {
+			m.Prediction = m.UNet.Parameterization
+		}
+	}
+	if m.VAE, err = vae.DetectConfig(shapes, checkpoint.PrefixVAE); err != nil {
+		return nil, err
+	}
+	m.VAE.ScaleFactor = m.LatentScale
+	if hints["vae"] != nil {
+		if err := m.VAE.ApplyHints(hints["vae"]); err != nil {
+			return nil, err
+		}
+		m.LatentScale = m.VAE.ScaleFactor
+	}
+	type enc struct {
+		prefix string
+		pad    int
+		out    clip.Output
+		hint   []string
+	}
+	var encs []enc
+	switch m.Family {
+	case checkpoint.SD1:
+		encs = []enc{{checkpoint.PrefixSD1Text + "text_model.", 49407, clip.SD1Output(1), []string{"text"}}}
+	case checkpoint.SD2:
+		encs = []enc{{checkpoint.PrefixSD2Text, 0, clip.SD2Output, []string{"text"}}}
+	case checkpoint.SDXL:
+		encs = []enc{
+			{checkpoint.PrefixSDXLText1 + "text_model.", 49407, clip.SDXLOutput(false), []string{"text_l", "text1", "text"}},
+			{checkpoint.PrefixSDXLText2, 0, clip.SDXLOutput(true), []string{"text_g", "text2", "text_bigg", "text"}},
+		}
+	case checkpoint.SDXLRefiner:
+		encs = []enc{{checkpoint.PrefixRefinerText, 0, clip.SDXLOutput(true), []string{"text_g", "text2", "text"}}}
+	default:
+		return nil, fmt.Errorf("model: family %s is not supported yet", m.Family)
+	}
+	for _, e := range encs {
+		cfg, err := clip.DetectConfig(shapes, e.prefix)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range e.hint {
+			if hints[h] != nil {
+				if err := cfg.ApplyHints(hints[h]); err != nil {
+					return nil, err
+				}
+				break
+			}
+		}
+		m.Text = append(m.Text, TextEncoder{Prefix: e.prefix, Config: cfg, PadID: e.pad, Output: e.out})
+	}
+	return m, nil
+}
+
+func predictionName(p checkpoint.Prediction) string {
+	if p == checkpoint.VPrediction {
+		return "v"
+	}
+	return "eps"
+}
+
+// parseHints splits an ldm architecture object into its parts.
+func parseHints(raw json.RawMessage) map[string]json.RawMessage {
+	out := map[string]json.RawMessage{}
+	if len(raw) == 0 {
+		return out
+	}
+	var wrap struct {
+		LDM map[string]json.RawMessage `json:"ldm"`
+	}
+	if json.Unmarshal(raw, &wrap) == nil && wrap.LDM != nil {
+		return wrap.LDM
+	}
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// Close releases the checkpoint.
+func (m *Model) Close() error { return m.ckpt.Close() }
+
+// Checkpoint returns the opened checkpoint.
+func (m *Model) Checkpoint() *checkpoint.Checkpoint { return m.ckpt }
+
+// Runner returns the compiled-graph runner (benchmarks use it directly).
+func (m *Model) Runner() *Runner { return m.runner }
+
+// TextOutput is one encoder's result for a batch of 77-token rows.
+type TextOutput struct {
+	Hidden []float32 // [B, 77, Width]
+	Width  int
+	Pooled []float32 // [B, ProjDim] when the encoder's output asks for it
+}
+
+// EncodeText runs text encoder i on rows of token ids ([B][77]) and returns
+// the hidden states it is configured to give, with clip skip skip (0 keeps
+// the encoder's default; SD1 takes 1 = last layer, 2 = penultimate).
+func (m *Model) EncodeText(i int, ids [][]int, skip int) (TextOutput, error) {
+	if i < 0 || i >= len(m.Text) {
+		return TextOutput{}, fmt.Errorf("model: text encoder %d of %d", i, len(m.Text))
+	}
+	te := m.Text[i]
+	out := te.Output
+	if skip > 0 && m.Family == checkpoint.SD1 {
+		out = clip.SD1Output(skip)
+	}
+	b := len(ids)
+	if b == 0 {
+		return TextOutput{}, fmt.Errorf("model: encode text: no rows")
+	}
+	l := len(ids[0])
+	flat := make([]int32, 0, b*l)
+	for _, row := range ids {
+		if len(row) != l {
+			return TextOutput{}, fmt.Errorf("model: encode text: rows of %d and %d tokens", l, len(row))
+		}
+		for _, id := range row {
+			flat = append(flat, int32(id))
+		}
+	}
+	key := fmt.Sprintf("text%d/skip%d/norm%v/pool%v", i, out.Skip, out.FinalNorm, out.Pooled)
+	res, err := m.runner.Run(key, func(s *nn.Scope, in []*Node) []*Node {
+		h, p := clip.Encode(s.In(strings.TrimSuffix(te.Prefix, ".")), te.Config, in[0], out)
+		outs := []*Node{ConvertDType(h, dtypes.Float32)}
+		if p != nil {
+			outs = append(outs, ConvertDType(p, dtypes.Float32))
+		}
+		return outs
+	}, tensors.FromFlatDataAndDimensions(flat, b, l))
+	if err != nil {
+		return TextOutput{}, err
+	}
+	var to TextOutput
+	if to.Hidden, err = Float32s(res[0]); err != nil {
+		return to, err
+	}
+	to.Width = res[0].Shape().Dimensions[2]
+	if len(res) > 1 {
+		if to.Pooled, err = Float32s(res[1]); err != nil {
+			return to, err
+		}
+	}
+	return to, nil
+}
+
+// RunUNet runs the denoising network once: x [B, C, H, W] at timesteps t [B]
+// (fractional allowed) with cross-attention context [B, L, D] and, for
+// SDXL, the vector conditioning y [B, ADM] (nil otherwise). It returns the
+// prediction [B, 4, H, W] (eps or v, per m.Prediction).
+func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float32, ctxShape []int, y []float32) ([]float32, error) {
+	if len(xShape) != 4 || len(ctxShape) != 3 {
+		return nil, fmt.Errorf("model: unet: x shape %v and context shape %v, want [B,C,H,W] and [B,L,D]", xShape, ctxShape)
+	}
+	b := xShape[0]
+	inputs := []*tensors.Tensor{
+		tensors.FromFlatDataAndDimensions(x, xShape...),
+		tensors.FromFlatDataAndDimensions(t, b),
+		tensors.FromFlatDataAndDimensions(context, ctxShape...),
+	}
+	hasY := m.UNet.ADMInChannels > 0
+	if hasY {
+		if len(y) != b*m.UNet.ADMInChannels {
+			return nil, fmt.Errorf("model: unet: y has %d values, want %d x %d", len(y), b, m.UNet.ADMInChannels)
+		}
+		inputs = append(inputs, tensors.FromFlatDataAndDimensions(y, b, m.UNet.ADMInChannels))
+	}
+	cfg := m.UNet
+	res, err := m.runner.Run("unet", func(s *nn.Scope, in []*Node) []*Node {
+		var yn *Node
+		if hasY {
+			yn = s.Cast(in[3])
+		}
+		out := unet.Forward(s.In(strings.TrimSuffix(checkpoint.PrefixUNet, ".")), cfg, s.Cast(in[0]), in[1], s.Cast(in[2]), yn)
+		return []*Node{ConvertDType(out, dtypes.Float32)}
+	}, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	return Float32s(res[0])
+}
+
+// Decode turns latents [B, 4, h, w] (as the sampler gives them, scaled)
+// into images [B, 3, 8h, 8w] in about [-1, 1].
+func (m *Model) Decode(latent []float32, shape []int) ([]float32, []int, error) {
+	cfg, scale := m.VAE, m.LatentScale
+	res, err := m.runner.Run("vae_decode", func(s *nn.Scope, in []*Node) []*Node {
+		z := MulScalar(in[0], 1/scale)
+		img := vae.Decode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(z))
+		return []*Node{ConvertDType(img, dtypes.Float32)}
+	}, tensors.FromFlatDataAndDimensions(latent, shape...))
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := Float32s(res[0])
+	return v, res[0].Shape().Dimensions, err
+}
+
+// EncodeMoments runs the VAE encoder on images [B, 3, H, W] in [-1, 1] and
+// returns the moments [B, 8, H/8, W/8] (mean, then log-variance), unscaled.
+func (m *Model) EncodeMoments(image []float32, shape []int) ([]float32, []int, error) {
+	cfg := m.VAE
+	res, err := m.runner.Run("vae_encode", func(s *nn.Scope, in []*Node) []*Node {
+		mom := vae.Encode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(in[0]))
+		return []*Node{ConvertDType(mom, dtypes.Float32)}
+	}, tensors.FromFlatDataAndDimensions(image, shape...))
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := Float32s(res[0])
+	return v, res[0].Shape().Dimensions, err
+}

@@ -11,7 +11,7 @@ import (
 // lower layers (or the standard library and GoMLX where allowed). See
 // shared/docs/STYLE.md section 4.
 var layer = map[string]int{
-	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0,
+	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0, "imagefile": 1,
 	"nn": 1, "sample": 1, "checkpoint": 1,
 	"clip": 2, "unet": 2, "vae": 2, "lora": 2,
 	"model": 3,

@@ -1,0 +1,163 @@
+package imagefile
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ParametersKey is the PNG text keyword webui stores its infotext under.
+const ParametersKey = "parameters"
+
+// FromCHW converts a decoded image [3, H, W] with values about [-1, 1] to
+// 8-bit RGB exactly as webui does: clamp((x+1)/2, 0, 1) * 255, truncated.
+func FromCHW(v []float32, h, w int) (*image.NRGBA, error) {
+	if len(v) != 3*h*w {
+		return nil, fmt.Errorf("imagefile: %d values for a 3x%dx%d image", len(v), h, w)
+	}
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			o := img.PixOffset(x, y)
+			for c := 0; c < 3; c++ {
+				f := (v[c*h*w+y*w+x] + 1) / 2
+				f = min(max(f, 0), 1)
+				img.Pix[o+c] = uint8(f * 255)
+			}
+			img.Pix[o+3] = 255
+		}
+	}
+	return img, nil
+}
+
+// EncodePNG writes img as PNG with a tEXt chunk "parameters" holding text
+// (omitted when text is empty). Non-Latin-1 text goes into an iTXt chunk,
+// as PIL does for webui.
+func EncodePNG(w io.Writer, img image.Image, text string) error {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return fmt.Errorf("imagefile: encode png: %w", err)
+	}
+	data := buf.Bytes()
+	if text == "" {
+		_, err := w.Write(data)
+		return err
+	}
+	// signature (8) + IHDR chunk (4 len + 4 type + 13 data + 4 crc)
+	const afterIHDR = 8 + 25
+	if len(data) < afterIHDR || string(data[12:16]) != "IHDR" {
+		return errors.New("imagefile: unexpected PNG layout")
+	}
+	var chunk []byte
+	if isLatin1(text) {
+		chunk = makeChunk("tEXt", append([]byte(ParametersKey+"\x00"), latin1(text)...))
+	} else {
+		// keyword, null, compression flag 0, method 0, empty language, null, empty translated keyword, null, UTF-8 text
+		body := append([]byte(ParametersKey+"\x00\x00\x00\x00\x00"), text...)
+		chunk = makeChunk("iTXt", body)
+	}
+	out := make([]byte, 0, len(data)+len(chunk))
+	out = append(out, data[:afterIHDR]...)
+	out = append(out, chunk...)
+	out = append(out, data[afterIHDR:]...)
+	_, err := w.Write(out)
+	return err
+}
+
+func makeChunk(typ string, body []byte) []byte {
+	c := make([]byte, 8, 12+len(body))
+	binary.BigEndian.PutUint32(c, uint32(len(body)))
+	copy(c[4:], typ)
+	c = append(c, body...)
+	return binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+}
+
+func isLatin1(s string) bool {
+	for _, r := range s {
+		if r > 0xff {
+			return false
+		}
+	}
+	return true
+}
+
+func latin1(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		b = append(b, byte(r))
+	}
+	return b
+}
+
+// WritePNG writes img with its infotext to path atomically (a temporary
+// file renamed into place), so an existing file is never left half written.
+func WritePNG(path string, img image.Image, text string) error {
+	var buf bytes.Buffer
+	if err := EncodePNG(&buf, img, text); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".sdgo-*.png")
+	if err != nil {
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// ReadParameters returns the "parameters" text of a PNG (tEXt or
+// uncompressed iTXt), or "" when it has none.
+func ReadParameters(r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return "", err
+	}
+	if len(data) < 8 || string(data[1:4]) != "PNG" {
+		return "", errors.New("imagefile: not a PNG file")
+	}
+	for p := 8; p+12 <= len(data); {
+		n := int(binary.BigEndian.Uint32(data[p:]))
+		if n < 0 || p+12+n > len(data) {
+			return "", errors.New("imagefile: truncated PNG chunk")
+		}
+		typ, body := string(data[p+4:p+8]), data[p+8:p+8+n]
+		switch typ {
+		case "tEXt":
+			if k, v, ok := bytes.Cut(body, []byte{0}); ok && string(k) == ParametersKey {
+				r := make([]rune, len(v))
+				for i, b := range v {
+					r[i] = rune(b)
+				}
+				return string(r), nil
+			}
+		case "iTXt":
+			if k, rest, ok := bytes.Cut(body, []byte{0}); ok && string(k) == ParametersKey && len(rest) >= 2 && rest[0] == 0 {
+				parts := bytes.SplitN(rest[2:], []byte{0}, 3)
+				if len(parts) == 3 {
+					return string(parts[2]), nil
+				}
+			}
+		case "IEND":
+			return "", nil
+		}
+		p += 12 + n
+	}
+	return "", nil
+}

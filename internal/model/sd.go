@@ -342,3 +342,7 @@ func (m *Model) EncodeMoments(image []float32, shape []int) ([]float32, []int, e
 	v, err := Float32s(res[0])
 	return v, res[0].Shape().Dimensions, err
 }
+
+// OpenCLIP reports whether the encoder has OpenCLIP's layout (SD2, SDXL's
+// second encoder), whose prompts webui tokenizes with OpenAI's text cleanup.
+func (t TextEncoder) OpenCLIP() bool { return t.Config.Layout == clip.LayoutOpenCLIP }

@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"sdgo/internal/imagefile"
+	"sdgo/internal/model"
+	"sdgo/internal/pipeline"
+	"sdgo/internal/sample"
+	"sdgo/internal/tokenizer"
+)
+
+func init() {
+	register("txt2img", "generate images from a prompt", runTxt2Img)
+}
+
+// modelFlags are the flags that choose and load a model.
+type modelFlags struct {
+	model, vae, clipVocab, prediction *string
+	backend, dtype                    *string
+}
+
+func addModelFlags(fs *flag.FlagSet, e *Env) *modelFlags {
+	f := &modelFlags{
+		model:      fs.String("model", e.Getenv("SDGO_MODEL"), "checkpoint: .safetensors, .ckpt or a diffusers folder; env SDGO_MODEL"),
+		vae:        fs.String("vae", "", "a VAE file that replaces the checkpoint's VAE"),
+		clipVocab:  fs.String("clip-vocab", e.Getenv(tokenizer.EnvVocab), "CLIP vocabulary: a folder with vocab.json+merges.txt or bpe_simple_vocab_16e6.txt.gz; env "+tokenizer.EnvVocab),
+		prediction: fs.String("prediction", "", "override the detected prediction type: eps or v"),
+	}
+	f.backend, f.dtype = backendFlags(fs, e)
+	return f
+}
+
+// load opens the model and finds its tokenizer.
+func (f *modelFlags) load(stderr interface{ Write([]byte) (int, error) }) (*model.Model, *tokenizer.Tokenizer, error) {
+	if *f.model == "" {
+		return nil, nil, usagef("--model is required (a .safetensors, .ckpt or diffusers folder), e.g. --model ../shared/fixtures/tiny-sd1/model.safetensors")
+	}
+	start := time.Now()
+	m, err := model.Load(*f.model, model.Options{Backend: *f.backend, DType: *f.dtype, VAE: *f.vae, Prediction: *f.prediction})
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.Find(*f.model, *f.clipVocab)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	fmt.Fprintf(stderr, "loaded %s: %s (%s prediction) in %s\n", filepath.Base(*f.model), m.Family, m.Prediction, time.Since(start).Round(time.Millisecond))
+	return m, tok, nil
+}
+
+// intFlag registers an int flag under several names (-W and --width).
+func intFlag(fs *flag.FlagSet, p *int, names []string, def int, usage string) {
+	*p = def
+	for _, n := range names {
+		fs.IntVar(p, n, def, usage)
+	}
+}
+
+func stringFlag(fs *flag.FlagSet, p *string, names []string, def, usage string) {
+	*p = def
+	for _, n := range names {
+		fs.StringVar(p, n, def, usage)
+	}
+}
+
+func runTxt2Img(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags("txt2img", e)
+	mf := addModelFlags(fs, e)
+	var p pipeline.Params
+	var out, resize string
+	var eta float64
+	fs.StringVar(&p.Prompt, "prompt", "", "the prompt (webui syntax: (word:1.2), [word], BREAK)")
+	stringFlag(fs, &p.NegativePrompt, []string{"negative-prompt", "n"}, "", "the negative prompt")
+	fs.IntVar(&p.Steps, "steps", 20, "sampling steps")
+	fs.Float64Var(&p.CFGScale, "cfg-scale", 7, "classifier-free guidance scale")
+	intFlag(fs, &p.Width, []string{"W", "width"}, 512, "width in pixels (multiple of 8)")
+	intFlag(fs, &p.Height, []string{"H", "height"}, 512, "height in pixels (multiple of 8)")
+	fs.Int64Var(&p.Seed, "seed", -1, "seed (-1 = random)")
+	fs.Int64Var(&p.Subseed, "subseed", -1, "variation seed (-1 = random)")
+	fs.Float64Var(&p.SubseedStrength, "subseed-strength", 0, "variation strength 0..1")
+	fs.StringVar(&resize, "seed-resize-from", "", "resize seed from WxH")
+	fs.StringVar(&p.Sampler, "sampler", "Euler a", "sampler, as webui names it: "+strings.Join(samplerNames(), ", "))
+	fs.StringVar(&p.Scheduler, "scheduler", "", "schedule type: Automatic, Uniform, Karras, Exponential, Polyexponential, SGM Uniform, KL Optimal, Align Your Steps, Simple, Normal, DDIM, Beta")
+	fs.IntVar(&p.BatchSize, "batch-size", 1, "images per batch")
+	fs.IntVar(&p.BatchCount, "batch-count", 1, "number of batches")
+	fs.IntVar(&p.ClipSkip, "clip-skip", 1, "clip skip (SD1): 1 = last layer, 2 = penultimate")
+	fs.StringVar(&p.RNG, "rng", "GPU", "random number source as webui: GPU (default, CUDA-compatible Philox on any device), CPU or NV")
+	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
+	fs.Float64Var(&eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
+	stringFlag(fs, &out, []string{"o", "output"}, "outputs", "output PNG file, or a folder for several images")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if eta >= 0 {
+		p.Eta = &eta
+	}
+	if resize != "" {
+		if _, err := fmt.Sscanf(resize, "%dx%d", &p.SeedResizeFromW, &p.SeedResizeFromH); err != nil {
+			return usagef("--seed-resize-from %q: want WxH, e.g. 512x768", resize)
+		}
+	}
+	if err := p.Validate(); err != nil {
+		return usageError{err}
+	}
+	m, tok, err := mf.load(e.Stderr)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	bar := progressbar.NewOptions(p.Steps*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
+		progressbar.OptionSetDescription("sampling"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
+	job := pipeline.Job{Model: m, Tok: tok, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
+	results, err := pipeline.Txt2Img(ctx, job, p)
+	bar.Finish()
+	fmt.Fprintln(e.Stderr)
+	for i, r := range results {
+		path := outputPath(out, len(results), i, r.Seed)
+		if werr := writeResult(path, r); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(e.Stdout, "%s (seed %d)\n", path, r.Seed)
+	}
+	return err
+}
+
+// outputPath is where image i of n goes: out itself when it names a .png
+// and there is one image, else out/<index>-<seed>.png as webui names files.
+func outputPath(out string, n, i int, seed int64) string {
+	if strings.EqualFold(filepath.Ext(out), ".png") {
+		if n == 1 {
+			return out
+		}
+		return strings.TrimSuffix(out, filepath.Ext(out)) + "-" + strconv.Itoa(i) + ".png"
+	}
+	return filepath.Join(out, fmt.Sprintf("%05d-%d.png", i, seed))
+}
+
+func writeResult(path string, r pipeline.Result) error {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create output folder: %w", err)
+		}
+	}
+	return imagefile.WritePNG(path, r.Image, r.Infotext)
+}
+
+func samplerNames() []string {
+	var out []string
+	for _, s := range sample.Samplers {
+		out = append(out, s.Name)
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package pipeline
+
+import (
+	"fmt"
+	"math"
+
+	"sdgo/internal/checkpoint"
+	"sdgo/internal/model"
+	"sdgo/internal/prompt"
+	"sdgo/internal/tokenizer"
+)
+
+// Conditioner turns prompts into UNet conditioning the way webui does:
+// attention syntax, 75-token chunks with comma backtracking, one text
+// encoder pass per chunk, emphasis with mean restoration, chunks
+// concatenated on the token axis; for SDXL both encoders concatenated on
+// the channel axis plus the vector conditioning y.
+type Conditioner struct {
+	Model    *model.Model
+	Tok      *tokenizer.Tokenizer
+	ClipSkip int // 0 or 1 = last layer (SD1 only; SD2 and SDXL fix it)
+}
+
+// Size is the pixel size SDXL's vector conditioning records.
+type Size struct{ W, H int }
+
+// Encode conditions one prompt. negative marks a negative prompt (SDXL
+// zeroes an empty one, as webui does).
+func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error) {
+	m := c.Model
+	spans := prompt.ParseAttention(text)
+	var parts [][]float32
+	var width, tokens int
+	var pooled []float32
+	for i, te := range m.Text {
+		tok := c.Tok
+		if te.OpenCLIP() {
+			tok = tok.WithNormalizer(tokenizer.NormalizeOpenAI)
+		}
+		chunks := prompt.Chunks(spans, tok.Encode, te.PadID)
+		rows := make([][]int, len(chunks))
+		var mult []float64
+		for j, ch := range chunks {
+			rows[j] = ch.Tokens
+			mult = append(mult, ch.Multipliers...)
+		}
+		out, err := m.EncodeText(i, rows, c.ClipSkip)
+		if err != nil {
+			return Cond{}, fmt.Errorf("pipeline: encode prompt: %w", err)
+		}
+		n := len(rows) * len(rows[0])
+		z := ApplyEmphasis(out.Hidden, n, out.Width, mult)
+		if tokens != 0 && tokens != n {
+			return Cond{}, fmt.Errorf("pipeline: encode prompt: text encoders gave %d and %d tokens", tokens, n)
+		}
+		tokens = n
+		parts = append(parts, z)
+		width += out.Width
+		if out.Pooled != nil {
+			pooled = out.Pooled[:len(out.Pooled)/len(rows)] // the first chunk's, as webui
+		}
+	}
+	ctx := concatChannels(parts, tokens)
+	cond := Cond{Context: ctx, Tokens: tokens, Width: width}
+	if m.Family == checkpoint.SDXL {
+		if negative && text == "" {
+			clear(cond.Context)
+			pooled = make([]float32, len(pooled))
+		}
+		cond.Y = sdxlVector(pooled, size)
+	}
+	return cond, nil
+}
+
+// concatChannels joins per-encoder [tokens, w_i] tensors into
+// [tokens, sum w_i].
+func concatChannels(parts [][]float32, tokens int) []float32 {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var out []float32
+	for t := 0; t < tokens; t++ {
+		for _, p := range parts {
+			w := len(p) / tokens
+			out = append(out, p[t*w:(t+1)*w]...)
+		}
+	}
+	return out
+}
+
+// sdxlVector is SDXL's vector conditioning: the pooled text embedding, then
+// sinusoidal embeddings (256 each) of original size (h, w), crop (0, 0) and
+// target size (h, w), as webui sets them.
+func sdxlVector(pooled []float32, s Size) []float32 {
+	y := append([]float32{}, pooled...)
+	for _, v := range []float64{float64(s.H), float64(s.W), 0, 0, float64(s.H), float64(s.W)} {
+		y = append(y, timestepEmbedding(v, 256)...)
+	}
+	return y
+}
+
+// timestepEmbedding is the sinusoidal embedding [cos(v f), sin(v f)] with
+// f_i = 10000^(-i/half), in float32 like the reference.
+func timestepEmbedding(v float64, dim int) []float32 {
+	half := dim / 2
+	out := make([]float32, dim)
+	for i := 0; i < half; i++ {
+		f := float32(math.Exp(-math.Log(10000) * float64(i) / float64(half)))
+		a := float32(v) * f
+		out[i] = float32(math.Cos(float64(a)))
+		out[half+i] = float32(math.Sin(float64(a)))
+	}
+	return out
+}

@@ -1,0 +1,290 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"sdgo/internal/imagefile"
+	"sdgo/internal/infotext"
+	"sdgo/internal/model"
+	"sdgo/internal/sample"
+	"sdgo/internal/tokenizer"
+)
+
+// Version is what infotexts record as the generator's version.
+var Version = "sdgo"
+
+// Params are a txt2img job's settings, named as webui names them.
+type Params struct {
+	Prompt          string
+	NegativePrompt  string
+	Width, Height   int     // pixels, multiples of 8
+	Steps           int     // sampling steps
+	CFGScale        float64 // classifier-free guidance scale
+	Sampler         string  // webui name or ID ("Euler a", "euler_a", "DPM++ 2M Karras")
+	Scheduler       string  // "" or "Automatic" = the sampler's default
+	Seed            int64   // -1 = random
+	Subseed         int64   // variation seed (-1 = random)
+	SubseedStrength float64 // 0 = no variation
+	SeedResizeFromW int     // "Resize seed from" width (0 = off)
+	SeedResizeFromH int
+	BatchSize       int    // images per UNet batch
+	BatchCount      int    // batches
+	ClipSkip        int    // 1 = last layer (SD1)
+	RNG             string // "GPU" (webui's default), "CPU" or "NV"
+	ENSD            int64  // eta noise seed delta
+	Eta             *float64
+}
+
+// Result is one generated image.
+type Result struct {
+	Image    *image.NRGBA
+	Seed     int64
+	Infotext string
+}
+
+// ValidationError lists every bad field of a job.
+type ValidationError struct{ Problems []string }
+
+func (e *ValidationError) Error() string {
+	return "pipeline: invalid parameters: " + strings.Join(e.Problems, "; ")
+}
+
+// Validate checks p and fills in defaults (batch size and count 1,
+// sampler "Euler a", CFG 7, 20 steps, 512x512).
+func (p *Params) Validate() error {
+	if p.Width == 0 {
+		p.Width = 512
+	}
+	if p.Height == 0 {
+		p.Height = 512
+	}
+	if p.Steps == 0 {
+		p.Steps = 20
+	}
+	if p.BatchSize == 0 {
+		p.BatchSize = 1
+	}
+	if p.BatchCount == 0 {
+		p.BatchCount = 1
+	}
+	if p.Sampler == "" {
+		p.Sampler = "Euler a"
+	}
+	var bad []string
+	for _, d := range []struct {
+		name string
+		v    int
+	}{{"width", p.Width}, {"height", p.Height}} {
+		if d.v%8 != 0 || d.v < 64 || d.v > 8192 {
+			bad = append(bad, fmt.Sprintf("%s %d must be a multiple of 8 between 64 and 8192", d.name, d.v))
+		}
+	}
+	if p.Steps < 1 || p.Steps > 1000 {
+		bad = append(bad, fmt.Sprintf("steps %d must be between 1 and 1000", p.Steps))
+	}
+	if math.IsNaN(p.CFGScale) || p.CFGScale < 0 || p.CFGScale > 100 {
+		bad = append(bad, fmt.Sprintf("cfg scale %v must be between 0 and 100", p.CFGScale))
+	}
+	if p.BatchSize < 1 || p.BatchSize > 64 || p.BatchCount < 1 || p.BatchCount > 10000 {
+		bad = append(bad, fmt.Sprintf("batch size %d (1-64) and batch count %d (1-10000) out of range", p.BatchSize, p.BatchCount))
+	}
+	if p.ClipSkip < 0 || p.ClipSkip > 12 {
+		bad = append(bad, fmt.Sprintf("clip skip %d must be between 1 and 12", p.ClipSkip))
+	}
+	if _, _, err := sample.Resolve(p.Sampler, p.Scheduler); err != nil {
+		bad = append(bad, err.Error())
+	}
+	if _, err := sample.ParseSource(p.RNG); err != nil {
+		bad = append(bad, err.Error())
+	}
+	if bad != nil {
+		return &ValidationError{bad}
+	}
+	return nil
+}
+
+// Job is everything a generation needs besides its parameters.
+type Job struct {
+	Model    *model.Model
+	Tok      *tokenizer.Tokenizer
+	OnStep   func(image, images int, s sample.Step) // progress; may be nil
+	Noise    func(batch int) sample.Noise           // replaces the seed's noise (fixtures); may be nil
+	ModelTag string                                 // "Model:" in the infotext
+}
+
+// Txt2Img generates p.BatchCount x p.BatchSize images from text.
+func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
+	// 1. Validate and resolve names.
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	smp, sched, _ := sample.Resolve(p.Sampler, p.Scheduler)
+	src, _ := sample.ParseSource(p.RNG)
+	if p.Seed == -1 {
+		p.Seed = rand.Int64N(1 << 32)
+	}
+	if p.Subseed == -1 {
+		p.Subseed = rand.Int64N(1 << 32)
+	}
+	m := j.Model
+	h, w := p.Height/8, p.Width/8
+	// 2. Conditioning, once per job (every image shares the prompt).
+	cd := Conditioner{Model: m, Tok: j.Tok, ClipSkip: p.ClipSkip}
+	cond, err := cd.Encode(p.Prompt, false, Size{p.Width, p.Height})
+	if err != nil {
+		return nil, err
+	}
+	uncond, err := cd.Encode(p.NegativePrompt, true, Size{p.Width, p.Height})
+	if err != nil {
+		return nil, err
+	}
+	// 3. The schedule.
+	table := modelTable(m)
+	sigmas, err := sample.SigmasFor(smp, sched, p.Steps, sample.ScheduleParams{Table: table, SDXL: m.UNet.ADMInChannels > 0}, false)
+	if err != nil {
+		return nil, err
+	}
+	opt := smp.Options()
+	if p.Eta != nil {
+		opt.Eta = *p.Eta
+	}
+	var results []Result
+	total := p.BatchCount * p.BatchSize
+	for b := 0; b < p.BatchCount; b++ {
+		// 4. Noise: one generator per image (seed + index), as webui.
+		sp := sample.SeedParams{Source: src, SubseedStrength: p.SubseedStrength,
+			ResizeFromW: p.SeedResizeFromW, ResizeFromH: p.SeedResizeFromH}
+		if smp.UsesENSD {
+			sp.ENSD = p.ENSD
+		}
+		for i := 0; i < p.BatchSize; i++ {
+			sp.Seeds = append(sp.Seeds, p.Seed+int64(b*p.BatchSize+i))
+			sp.Subseeds = append(sp.Subseeds, p.Subseed+int64(b*p.BatchSize+i))
+		}
+		var noise sample.Noise
+		if j.Noise != nil {
+			noise = j.Noise(b)
+		} else if noise, err = sample.NewImageRNG([3]int{4, h, w}, sp); err != nil {
+			return nil, err
+		}
+		x0, err := noise.Next(sigmas[0], sigmas[0])
+		if err != nil {
+			return nil, err
+		}
+		scale := smp.NoiseScale(sigmas)
+		x := make([]float32, len(x0))
+		for i, v := range x0 {
+			x[i] = float32(float64(v) * scale)
+		}
+		// 5. Sample.
+		d := &Denoiser{UNet: m.RunUNet, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w,
+			Scale: p.CFGScale}
+		for i := 0; i < p.BatchSize; i++ {
+			d.Cond = append(d.Cond, cond)
+			d.Uncond = append(d.Uncond, uncond)
+		}
+		first := b * p.BatchSize
+		cb := func(s sample.Step) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if j.OnStep != nil {
+				j.OnStep(first, total, s)
+			}
+			return nil
+		}
+		latent, err := smp.Func(d.Denoise, x, sigmas, opt, noise, cb)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return results, err
+			}
+			return results, fmt.Errorf("pipeline: sample: %w", err)
+		}
+		// 6. Decode and describe.
+		imgs, err := decode(m, latent, p.BatchSize, h, w)
+		if err != nil {
+			return results, err
+		}
+		for i, img := range imgs {
+			seed := sp.Seeds[i]
+			results = append(results, Result{Image: img, Seed: seed, Infotext: infotext.Format(describe(j, p, smp, sched, seed, sp.Subseeds[i]))})
+		}
+	}
+	return results, nil
+}
+
+// modelTable returns the model's discrete sigmas: from the checkpoint's
+// alphas_cumprod buffer when it has one, else SD's default schedule.
+func modelTable(m *model.Model) *sample.Table {
+	if ac, _, err := m.Checkpoint().Float32("alphas_cumprod"); err == nil && len(ac) == 1000 {
+		return sample.NewTable(sample.ModelSigmas(ac))
+	}
+	return sample.DefaultTable()
+}
+
+// decode runs the VAE on a batch of latents and converts to 8-bit images.
+func decode(m *model.Model, latent []float32, n, h, w int) ([]*image.NRGBA, error) {
+	img, shape, err := m.Decode(latent, []int{n, 4, h, w})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: decode: %w", err)
+	}
+	per := 3 * shape[2] * shape[3]
+	var out []*image.NRGBA
+	for i := 0; i < n; i++ {
+		im, err := imagefile.FromCHW(img[i*per:(i+1)*per], shape[2], shape[3])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, im)
+	}
+	return out, nil
+}
+
+// describe builds an image's infotext in webui's field order.
+func describe(j Job, p Params, smp sample.Sampler, sched string, seed, subseed int64) infotext.Info {
+	info := infotext.Info{Prompt: p.Prompt, NegativePrompt: p.NegativePrompt}
+	info.Add("Steps", strconv.Itoa(p.Steps))
+	info.Add("Sampler", smp.Name)
+	schedName := "Automatic"
+	if s, ok := sample.LookupScheduler(sched); ok && sched != "automatic" {
+		schedName = s.Name
+	}
+	info.Add("Schedule type", schedName)
+	info.Add("CFG scale", infotext.FormatFloat(p.CFGScale))
+	info.Add("Seed", strconv.FormatInt(seed, 10))
+	info.Add("Size", fmt.Sprintf("%dx%d", p.Width, p.Height))
+	if hash, err := j.Model.Checkpoint().Hash(); err == nil {
+		info.Add("Model hash", hash)
+	}
+	tag := j.ModelTag
+	if tag == "" {
+		tag = strings.TrimSuffix(filepath.Base(j.Model.Checkpoint().Path()), filepath.Ext(j.Model.Checkpoint().Path()))
+	}
+	info.Add("Model", tag)
+	if p.SubseedStrength != 0 {
+		info.Add("Variation seed", strconv.FormatInt(subseed, 10))
+		info.Add("Variation seed strength", infotext.FormatFloat(p.SubseedStrength))
+	}
+	if p.SeedResizeFromW > 0 && p.SeedResizeFromH > 0 {
+		info.Add("Seed resize from", fmt.Sprintf("%dx%d", p.SeedResizeFromW, p.SeedResizeFromH))
+	}
+	if p.ClipSkip > 1 {
+		info.Add("Clip skip", strconv.Itoa(p.ClipSkip))
+	}
+	if p.ENSD != 0 && smp.UsesENSD {
+		info.Add("ENSD", strconv.FormatInt(p.ENSD, 10))
+	}
+	if src := strings.ToUpper(p.RNG); src != "" && src != "GPU" {
+		info.Add("RNG", src)
+	}
+	info.Add("Version", Version)
+	return info
+}

@@ -118,6 +118,16 @@ type Job struct {
 	OnStep   func(image, images int, s sample.Step) // progress; may be nil
 	Noise    func(batch int) sample.Noise           // replaces the seed's noise (fixtures); may be nil
 	ModelTag string                                 // "Model:" in the infotext
+	// Trace, when set, receives intermediate values by name: "cond",
+	// "uncond" ([tokens, width] of the first image), "sigmas", "x_final"
+	// (the sampled latents) and "image" (decoded, [B, 3, H, W]).
+	Trace func(name string, v []float32)
+}
+
+func (j Job) trace(name string, v []float32) {
+	if j.Trace != nil {
+		j.Trace(name, v)
+	}
 }
 
 // Txt2Img generates p.BatchCount x p.BatchSize images from text.
@@ -146,12 +156,19 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.trace("cond", cond.Context)
+	j.trace("uncond", uncond.Context)
 	// 3. The schedule.
 	table := modelTable(m)
 	sigmas, err := sample.SigmasFor(smp, sched, p.Steps, sample.ScheduleParams{Table: table, SDXL: m.UNet.ADMInChannels > 0}, false)
 	if err != nil {
 		return nil, err
 	}
+	sig32 := make([]float32, len(sigmas))
+	for i, v := range sigmas {
+		sig32[i] = float32(v)
+	}
+	j.trace("sigmas", sig32)
 	opt := smp.Options()
 	if p.Eta != nil {
 		opt.Eta = *p.Eta
@@ -209,7 +226,8 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 			return results, fmt.Errorf("pipeline: sample: %w", err)
 		}
 		// 6. Decode and describe.
-		imgs, err := decode(m, latent, p.BatchSize, h, w)
+		j.trace("x_final", latent)
+		imgs, err := decode(j, latent, p.BatchSize, h, w)
 		if err != nil {
 			return results, err
 		}
@@ -231,11 +249,12 @@ func modelTable(m *model.Model) *sample.Table {
 }
 
 // decode runs the VAE on a batch of latents and converts to 8-bit images.
-func decode(m *model.Model, latent []float32, n, h, w int) ([]*image.NRGBA, error) {
-	img, shape, err := m.Decode(latent, []int{n, 4, h, w})
+func decode(j Job, latent []float32, n, h, w int) ([]*image.NRGBA, error) {
+	img, shape, err := j.Model.Decode(latent, []int{n, 4, h, w})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: decode: %w", err)
 	}
+	j.trace("image", img)
 	per := 3 * shape[2] * shape[3]
 	var out []*image.NRGBA
 	for i := 0; i < n; i++ {

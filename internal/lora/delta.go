@@ -2,6 +2,8 @@ package lora
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 )
 
 // This file is the merge arithmetic, in float32 as webui does it (the
@@ -26,19 +28,41 @@ func (t tensor) mat() (mat, error) {
 	return mat{v: v, rows: rows, cols: prod(t.shape) / max(rows, 1)}, nil
 }
 
-// mul returns a @ b, summing in order of the inner index.
+// parallelWork is the number of multiply-adds above which mul splits its
+// rows over the CPUs (a rank-32 SDXL LoRA is some 60 billion of them).
+const parallelWork = 1 << 22
+
+// mul returns a @ b, summing in order of the inner index (the result does
+// not depend on how rows are split over goroutines).
 func mul(a, b mat) mat {
 	out := make([]float32, a.rows*b.cols)
-	for i := 0; i < a.rows; i++ {
-		row := out[i*b.cols : (i+1)*b.cols]
-		for p := 0; p < a.cols; p++ {
-			x := a.v[i*a.cols+p]
-			brow := b.v[p*b.cols : (p+1)*b.cols]
-			for j, y := range brow {
-				row[j] += x * y
+	rows := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := out[i*b.cols : (i+1)*b.cols]
+			for p := 0; p < a.cols; p++ {
+				x := a.v[i*a.cols+p]
+				brow := b.v[p*b.cols : (p+1)*b.cols]
+				for j, y := range brow {
+					row[j] += x * y
+				}
 			}
 		}
 	}
+	workers := min(runtime.NumCPU(), a.rows)
+	if workers < 2 || a.rows*a.cols*b.cols < parallelWork {
+		rows(0, a.rows)
+		return mat{v: out, rows: a.rows, cols: b.cols}
+	}
+	var wg sync.WaitGroup
+	step := (a.rows + workers - 1) / workers
+	for lo := 0; lo < a.rows; lo += step {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			rows(lo, hi)
+		}(lo, min(lo+step, a.rows))
+	}
+	wg.Wait()
 	return mat{v: out, rows: a.rows, cols: b.cols}
 }
 

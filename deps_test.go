@@ -15,7 +15,7 @@ var layer = map[string]int{
 	"nn": 1, "sample": 1, "checkpoint": 1,
 	"clip": 2, "unet": 2, "vae": 2, "lora": 2,
 	"model": 3,
-	"pipeline": 4, "verify": 4,
+	"pipeline": 4, "verify": 5,
 	"cli": 7, "testutil": 9,
 }
 

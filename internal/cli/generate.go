@@ -50,13 +50,17 @@ func (f *modelFlags) load(stderr interface{ Write([]byte) (int, error) }) (*mode
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := tokenizer.Find(*f.model, *f.clipVocab)
+	tok, err := findTokenizer(f)
 	if err != nil {
 		m.Close()
 		return nil, nil, err
 	}
 	fmt.Fprintf(stderr, "loaded %s: %s (%s prediction) in %s\n", filepath.Base(*f.model), m.Family, m.Prediction, time.Since(start).Round(time.Millisecond))
 	return m, tok, nil
+}
+
+func findTokenizer(f *modelFlags) (*tokenizer.Tokenizer, error) {
+	return tokenizer.Find(*f.model, *f.clipVocab)
 }
 
 // intFlag registers an int flag under several names (-W and --width).

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/gomlx/go-xla/pkg/pjrt"
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go "go" backend
 	"github.com/gomlx/gomlx/backends/xla"        // PJRT plugins (CUDA)
@@ -199,7 +200,15 @@ func OpenBackend(spec string) (backends.Backend, error) {
 	}
 	var b backends.Backend
 	var openErr error
-	err = catch(func() { b, openErr = backends.NewWithConfig(cfg) })
+	err = catch(func() {
+		if plugin, ok := strings.CutPrefix(cfg, "xla:"); ok && filepath.IsAbs(plugin) {
+			// Grow GPU memory as needed instead of taking most of the card
+			// up front, so sdgo shares the GPU and its peak use is visible.
+			b, openErr = xla.NewWithOptions(plugin, pjrt.NamedValuesMap{"preallocate": os.Getenv("SDGO_XLA_PREALLOCATE") == "1"})
+			return
+		}
+		b, openErr = backends.NewWithConfig(cfg)
+	})
 	if err == nil {
 		err = openErr
 	}
@@ -227,4 +236,19 @@ func catch(fn func()) (err error) {
 	}()
 	fn()
 	return nil
+}
+
+// FullFloat32 makes NVIDIA GPUs compute float32 matrix products and
+// convolutions in full float32 instead of TF32 (XLA's default precision
+// allows TF32, which costs about 1e-3 relative error): cuBLAS and cuDNN
+// honour NVIDIA_TF32_OVERRIDE=0, and XLA's Triton GEMMs, which ignore it,
+// are turned off. It must run before the backend is opened; sdgo calls it
+// when the dtype is f32 on a GPU, where exactness is the point.
+func FullFloat32() {
+	if os.Getenv("NVIDIA_TF32_OVERRIDE") == "" {
+		os.Setenv("NVIDIA_TF32_OVERRIDE", "0")
+	}
+	if flags := os.Getenv("XLA_FLAGS"); !strings.Contains(flags, "xla_gpu_enable_triton_gemm") {
+		os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" --xla_gpu_enable_triton_gemm=false"))
+	}
 }

@@ -83,3 +83,10 @@ func Float32s(t *tensors.Tensor) ([]float32, error) {
 	}
 	return tensors.CopyFlatData[float32](t)
 }
+
+// LoadStats reports the weights read so far.
+func (r *Runner) LoadStats() LoadStats {
+	r.loader.mu.Lock()
+	defer r.loader.mu.Unlock()
+	return r.loader.stats
+}

@@ -72,7 +72,7 @@ func Load(path string, opt Options) (*Model, error) {
 			return nil, err
 		}
 	}
-	backend, err := OpenBackend(opt.Backend)
+	spec, err := ResolveBackendSpec(opt.Backend)
 	if err != nil {
 		ck.Close()
 		return nil, err
@@ -80,11 +80,19 @@ func Load(path string, opt Options) (*Model, error) {
 	dtypeName := opt.DType
 	if dtypeName == "" {
 		dtypeName = "f32"
-		if backend.Name() != "go" && !strings.HasPrefix(backend.Name(), "SimpleGo") {
+		if strings.HasPrefix(spec, "xla:") {
 			dtypeName = "f16"
 		}
 	}
 	dt, err := ParseDType(dtypeName)
+	if err != nil {
+		ck.Close()
+		return nil, err
+	}
+	if dt == dtypes.Float32 && strings.HasPrefix(spec, "xla:") {
+		FullFloat32()
+	}
+	backend, err := OpenBackend(spec)
 	if err != nil {
 		ck.Close()
 		return nil, err

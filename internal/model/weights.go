@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -39,7 +41,18 @@ func ParseDType(name string) (dtypes.DType, error) {
 type loader struct {
 	src   Source
 	dtype dtypes.DType
-	err   error
+
+	mu    sync.Mutex
+	stats LoadStats
+}
+
+// LoadStats says how much weight data was read and converted, and how long
+// it took (reading and dtype conversion on the host; the upload to the
+// device happens when a graph first runs).
+type LoadStats struct {
+	Tensors int
+	Bytes   int64 // in the storage dtype
+	Time    time.Duration
 }
 
 // keyOf turns a GoMLX scope and variable name back into the checkpoint key.
@@ -53,12 +66,19 @@ func keyOf(scope, name string) string {
 
 // LoadVariable implements context.Loader.
 func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
+	start := time.Now()
 	key := keyOf(scope, name)
 	v, shape, err := l.src.Float32(key)
 	if err != nil {
 		return nil, false
 	}
-	return hostTensor(v, shape, l.dtype), true
+	t := hostTensor(v, shape, l.dtype)
+	l.mu.Lock()
+	l.stats.Tensors++
+	l.stats.Bytes += int64(t.Shape().Memory())
+	l.stats.Time += time.Since(start)
+	l.mu.Unlock()
+	return t, true
 }
 
 // hostTensor makes a host tensor of dtype from float32 values.

@@ -1,12 +1,9 @@
 package verify
 
-import (
-	"errors"
+import "sdgo/internal/model"
 
-	"sdgo/internal/model"
-)
-
-// applyLoRA merges a LoRA file into a loaded model.
+// applyLoRA merges a LoRA file into a loaded model at one multiplier for
+// both the text encoder and the UNet.
 func applyLoRA(m *model.Model, path string, multiplier float64) error {
-	return errors.New("LoRA merging is not implemented yet")
+	return m.ApplyLoRA(path, multiplier)
 }

@@ -1,0 +1,213 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"time"
+
+	"sdgo/internal/imagefile"
+	"sdgo/internal/model"
+	"sdgo/internal/pipeline"
+)
+
+func init() {
+	register("bench", "measure a model's speed: ms per UNet / text encoder / VAE call, compile and load time", runBench)
+}
+
+// benchRecord is one measurement, also written as JSON with --json.
+type benchRecord struct {
+	What        string  `json:"what"`
+	Model       string  `json:"model"`
+	Family      string  `json:"family"`
+	Backend     string  `json:"backend"`
+	Device      string  `json:"device"`
+	DType       string  `json:"dtype"`
+	Batch       int     `json:"batch"`
+	Width       int     `json:"width"`
+	Height      int     `json:"height"`
+	Iters       int     `json:"iters"`
+	FirstCallMS float64 `json:"first_call_ms"` // weights read + upload + compile + one run
+	WeightsMS   float64 `json:"weights_read_ms"`
+	WeightsMiB  float64 `json:"weights_mib"`
+	MedianMS    float64 `json:"median_ms"`
+	MinMS       float64 `json:"min_ms"`
+	PerSecond   float64 `json:"images_per_second,omitempty"`
+}
+
+func runBench(ctx context.Context, e *Env, args []string) error {
+	fs := newFlags("bench", e)
+	mf := addModelFlags(fs, e)
+	what := fs.String("what", "unet", "what to time: unet, text, vae, txt2img, or all")
+	batch := fs.Int("batch", 2, "batch size of the network call (2 = one image with CFG for unet)")
+	var w, h int
+	intFlag(fs, &w, []string{"W", "width"}, 512, "image width in pixels")
+	intFlag(fs, &h, []string{"H", "height"}, 512, "image height in pixels")
+	iters := fs.Int("iters", 10, "timed calls after the first")
+	steps := fs.Int("steps", 20, "sampling steps for --what txt2img")
+	jsonOut := fs.String("json", "", "also write the records as JSON to this file")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	start := time.Now()
+	m, err := model.Load(*mf.model, model.Options{Backend: *mf.backend, DType: *mf.dtype, VAE: *mf.vae, Prediction: *mf.prediction})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	fmt.Fprintf(e.Stderr, "opened %s (%s) in %s on %s, %s\n", *mf.model, m.Family, time.Since(start).Round(time.Millisecond),
+		m.Runner().Backend().Description(), m.Runner().DType())
+	base := benchRecord{Model: *mf.model, Family: string(m.Family), Backend: m.Runner().Backend().Name(),
+		Device: m.Runner().Backend().Description(), DType: m.Runner().DType().String(), Batch: *batch, Width: w, Height: h, Iters: *iters}
+	var recs []benchRecord
+	list := []string{*what}
+	if *what == "all" {
+		list = []string{"text", "unet", "vae", "txt2img"}
+	}
+	for _, wt := range list {
+		rec := base
+		rec.What = wt
+		var fn func() error
+		switch wt {
+		case "unet":
+			fn, err = unetCall(m, *batch, h/8, w/8)
+		case "text":
+			fn, err = textCall(m, *batch)
+		case "vae":
+			fn, err = vaeCall(m, *batch, h/8, w/8)
+		case "txt2img":
+			rec.Batch = 1
+			fn, err = txt2imgCall(ctx, e, mf, m, w, h, *steps)
+		default:
+			return usagef("--what %q: use unet, text, vae, txt2img or all", wt)
+		}
+		if err != nil {
+			return err
+		}
+		if err := timeCalls(&rec, m, fn, *iters); err != nil {
+			return fmt.Errorf("bench %s: %w", wt, err)
+		}
+		if wt == "txt2img" {
+			rec.PerSecond = 1000 / rec.MedianMS
+		}
+		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
+			wt, rec.Family, rec.DType, rec.Batch, w, h, rec.MedianMS, rec.MinMS, rec.Iters, rec.FirstCallMS, rec.WeightsMS, rec.WeightsMiB)
+		recs = append(recs, rec)
+	}
+	if *jsonOut != "" {
+		b, _ := json.MarshalIndent(recs, "", "  ")
+		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeCalls runs fn once (compile) then iters times, filling rec.
+func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int) error {
+	before := m.Runner().LoadStats()
+	t0 := time.Now()
+	if err := fn(); err != nil {
+		return err
+	}
+	rec.FirstCallMS = ms(time.Since(t0))
+	after := m.Runner().LoadStats()
+	rec.WeightsMS = ms(after.Time - before.Time)
+	rec.WeightsMiB = float64(after.Bytes-before.Bytes) / (1 << 20)
+	var d []float64
+	for i := 0; i < iters; i++ {
+		t := time.Now()
+		if err := fn(); err != nil {
+			return err
+		}
+		d = append(d, ms(time.Since(t)))
+	}
+	if len(d) > 0 {
+		sort.Float64s(d)
+		rec.MedianMS, rec.MinMS = d[len(d)/2], d[0]
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func randn(n int) []float32 {
+	r := rand.New(rand.NewPCG(1, 2))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+func unetCall(m *model.Model, b, h, w int) (func() error, error) {
+	c := m.UNet.InChannels
+	x := randn(b * c * h * w)
+	ctxW := m.UNet.ContextDim
+	ctx := randn(b * 77 * ctxW)
+	var y []float32
+	if m.UNet.ADMInChannels > 0 {
+		y = randn(b * m.UNet.ADMInChannels)
+	}
+	ts := make([]float32, b)
+	for i := range ts {
+		ts[i] = 500
+	}
+	return func() error {
+		_, err := m.RunUNet(x, []int{b, c, h, w}, ts, ctx, []int{b, 77, ctxW}, y)
+		return err
+	}, nil
+}
+
+func textCall(m *model.Model, b int) (func() error, error) {
+	ids := make([][]int, b)
+	for i := range ids {
+		ids[i] = make([]int, 77)
+		ids[i][0] = 49406
+		for j := 1; j < 77; j++ {
+			ids[i][j] = 49407
+		}
+		ids[i][1] = 320 + i
+	}
+	return func() error {
+		for k := range m.Text {
+			if _, err := m.EncodeText(k, ids, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
+}
+
+func vaeCall(m *model.Model, b, h, w int) (func() error, error) {
+	z := randn(b * 4 * h * w)
+	return func() error {
+		_, _, err := m.Decode(z, []int{b, 4, h, w})
+		return err
+	}, nil
+}
+
+// txt2imgCall is one whole image: prompt to PNG bytes.
+func txt2imgCall(ctx context.Context, e *Env, mf *modelFlags, m *model.Model, w, h, steps int) (func() error, error) {
+	tok, err := findTokenizer(mf)
+	if err != nil {
+		return nil, err
+	}
+	job := pipeline.Job{Model: m, Tok: tok}
+	p := pipeline.Params{Prompt: "a photograph of an astronaut riding a horse", Width: w, Height: h, Steps: steps,
+		CFGScale: 7, Sampler: "Euler a", Seed: 1}
+	return func() error {
+		res, err := pipeline.Txt2Img(ctx, job, p)
+		if err != nil {
+			return err
+		}
+		return imagefile.EncodePNG(discard{}, res[0].Image, res[0].Infotext)
+	}, nil
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -19,10 +20,13 @@ func init() {
 }
 
 // modelCallsChecked is how many recorded model calls per sampler case the
-// model_calls check evaluates (0 = all). The calls of one case differ only
-// in x and sigma, so the first few cover the denoiser; the end-to-end check
-// runs every call anyway.
-const modelCallsChecked = 3
+// model_calls check evaluates (0 = all). A CFG UNet call of the tiny model
+// costs about 250 ms on the pure-Go backend and the end-to-end checks
+// already make ~400 of them, so this stays small: call 0 (at x_T and
+// sigma_max, shared with the end-to-end run through memoize) and call 1
+// (the next sigma, or the midpoint / corrector sigma of second-order
+// samplers).
+const modelCallsChecked = 2
 
 // runRNG checks torch's CPU generator bit for bit and the Philox imitation
 // of its CUDA generator within the case tolerance, two draws each.
@@ -119,7 +123,35 @@ func runSampler(r *Runner, c *fixture.Case) []Result {
 	if err != nil {
 		return []Result{rep, errResult(c, "model_calls", err), errResult(c, "end_to_end", err)}
 	}
-	return []Result{rep, r.samplerModelCalls(sc, d), r.samplerEndToEnd(sc, d, rep)}
+	// The first recorded call is at x_T, where the end-to-end run starts
+	// too: remember evaluations so it is computed once.
+	den := memoize(d.Denoise)
+	return []Result{rep, r.samplerModelCalls(sc, d.Table, den), r.samplerEndToEnd(sc, den, rep)}
+}
+
+// memoize remembers a denoiser's results by (x, sigma). The UNet is
+// deterministic, so a repeated evaluation gives the same values.
+func memoize(d sample.Denoiser) sample.Denoiser {
+	type key struct {
+		x     string
+		sigma float64
+	}
+	cache := map[key][]float32{}
+	return func(x []float32, sigma float64) ([]float32, error) {
+		b := make([]byte, 4*len(x))
+		for i, v := range x {
+			binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+		}
+		k := key{string(b), sigma}
+		if out, ok := cache[k]; ok {
+			return append([]float32(nil), out...), nil
+		}
+		out, err := d(x, sigma)
+		if err == nil {
+			cache[k] = append([]float32(nil), out...)
+		}
+		return out, err
+	}
 }
 
 // samplerCase decodes a sampler case and builds its replay input the way
@@ -315,14 +347,21 @@ func modelTable(m *model.Model) *sample.Table {
 	return sample.DefaultTable()
 }
 
-// samplerModelCalls evaluates the denoiser on the first recorded model
+// samplerModelCalls evaluates the denoiser d on the first recorded model
 // inputs and compares with the recorded outputs. k-diffusion cases record
-// the CFG-combined denoised value (tolerance: the case's recommendation,
-// atol 2e-3*max(1, sigma), rtol 1e-4); diffusers cases record the
-// CFG-combined eps at an integer timestep t, which is the denoiser at
-// sigma_t on x_ve = x_vp*sqrt(1+sigma_t^2) read back as (x_ve - D)/sigma_t
-// (tolerance atol 2e-3, rtol 1e-4: eps is not scaled by sigma).
-func (r *Runner) samplerModelCalls(sc *samplerCase, d *pipeline.Denoiser) Result {
+// the CFG-combined denoised value; diffusers cases record the CFG-combined
+// eps at an integer timestep t, which is the denoiser at sigma_t (from
+// table) on x_ve = x_vp*sqrt(1+sigma_t^2) read back as (x_ve - D)/sigma_t.
+//
+// Tolerance: the case's recommendation, atol 2e-3*max(1, sigma) (2e-3 for
+// eps, which is not scaled by sigma), rtol 1e-4 - but never tighter than
+// the case's end-to-end atol. The recommendation is not a measurement
+// (fixtures README); the end-to-end atol is ten times the measured
+// float32-vs-float64 spread of the whole run, and it is large exactly for
+// the runs that pass through a call where the random tiny UNet amplifies
+// rounding (e.g. dpm_2/uniform at sigma 6.68, where moving t by one float32
+// ulp moves the output by 1e-2).
+func (r *Runner) samplerModelCalls(sc *samplerCase, table *sample.Table, d sample.Denoiser) Result {
 	c := sc.c
 	res := newResult(c, "model_calls", fixture.Tolerance{})
 	outRole, posRole := "model_calls_denoised", "model_calls_sigma"
@@ -356,11 +395,11 @@ func (r *Runner) samplerModelCalls(sc *samplerCase, d *pipeline.Denoiser) Result
 		var got []float32
 		var sigma float64
 		if sc.diffusers {
-			sigma = float64(d.Table.Sigmas[int(pos[i])])
+			sigma = float64(table.Sigmas[int(pos[i])])
 			got, err = epsAt(d, xs[i], sigma)
 		} else {
 			sigma = float64(pos[i])
-			got, err = d.Denoise(xs[i], sigma)
+			got, err = d(xs[i], sigma)
 		}
 		if err != nil {
 			return errResult(c, res.Variant, fmt.Errorf("call %d: %w", i, err))
@@ -369,6 +408,7 @@ func (r *Runner) samplerModelCalls(sc *samplerCase, d *pipeline.Denoiser) Result
 		if !sc.diffusers {
 			tol.Atol *= max(1, sigma)
 		}
+		tol.Atol = max(tol.Atol, c.Tolerance.Atol)
 		diff, err := fixture.Compare(got, outs[i], tol)
 		if err != nil {
 			return errResult(c, res.Variant, fmt.Errorf("call %d: %w", i, err))
@@ -380,9 +420,9 @@ func (r *Runner) samplerModelCalls(sc *samplerCase, d *pipeline.Denoiser) Result
 			res.Detail = fmt.Sprintf("call %d (sigma %.4g) out of tolerance at %d (got %g want %g)", i, sigma, diff.Worst, got[diff.Worst], outs[i][diff.Worst])
 		}
 	}
-	res.Tol = "atol 2e-3*max(1,sigma) rtol 1e-4"
+	res.Tol = fmt.Sprintf("atol max(2e-3*max(1,sigma), %g) rtol 1e-4", c.Tolerance.Atol)
 	if sc.diffusers {
-		res.Tol = "atol 2e-3 rtol 1e-4 on eps"
+		res.Tol = fmt.Sprintf("atol max(2e-3, %g) rtol 1e-4 on eps", c.Tolerance.Atol)
 	}
 	res.Detail = strings.TrimSpace(fmt.Sprintf("%d of %d calls, worst err/tol %.2g %s", n, len(xs), worstRatio, res.Detail))
 	return res
@@ -390,13 +430,13 @@ func (r *Runner) samplerModelCalls(sc *samplerCase, d *pipeline.Denoiser) Result
 
 // epsAt is the noise prediction for the VP latent xvp at table sigma, as
 // the timestep samplers read it from the denoiser.
-func epsAt(d *pipeline.Denoiser, xvp []float32, sigma float64) ([]float32, error) {
+func epsAt(d sample.Denoiser, xvp []float32, sigma float64) ([]float32, error) {
 	s := math.Sqrt(1 + sigma*sigma)
 	xve := make([]float32, len(xvp))
 	for j, v := range xvp {
 		xve[j] = float32(float64(v) * s)
 	}
-	den, err := d.Denoise(xve, sigma)
+	den, err := d(xve, sigma)
 	if err != nil {
 		return nil, err
 	}
@@ -410,11 +450,19 @@ func epsAt(d *pipeline.Denoiser, xvp []float32, sigma float64) ([]float32, error
 // samplerEndToEnd runs sdgo's denoiser and sampler together from x_T
 // (noise_init times sigmas[0], or times 1 for diffusers) with the recorded
 // noise, and compares x_final with the case tolerance. A case without one
-// (dpm_adaptive: its float64 reference took another step sequence) passes
-// when the replay did, with the run's numbers as a note.
-func (r *Runner) samplerEndToEnd(sc *samplerCase, d *pipeline.Denoiser, rep Result) Result {
+// (dpm_adaptive: its float64 reference took another step sequence, and a
+// float32 run may too, needing more noise draws than were recorded) is not
+// run; it passes when the replay did.
+func (r *Runner) samplerEndToEnd(sc *samplerCase, d sample.Denoiser, rep Result) Result {
 	c := sc.c
 	res := newResult(c, "end_to_end", c.Tolerance)
+	if tol := c.Tolerance; !tol.Exact && tol.Atol == 0 && tol.Rtol == 0 {
+		res.Tol, res.Detail = "none", "no end-to-end tolerance (replay only)"
+		if rep.Status != Pass {
+			res.Status, res.Detail = Fail, "replay did not pass; "+res.Detail
+		}
+		return res
+	}
 	noise, _, err := r.M.Tensor(c.InputTensors["noise_init"])
 	if err != nil {
 		return errResult(c, res.Variant, err)
@@ -430,23 +478,9 @@ func (r *Runner) samplerEndToEnd(sc *samplerCase, d *pipeline.Denoiser, rep Resu
 	r.compareTensor(&res, "x_T", c.ExpectedTensors["x_T"], xT, fixture.Tolerance{Exact: true})
 	in := sc.replay
 	in.X = xT
-	got, err := sample.ReplayWith(in, d.Denoise)
+	got, err := sample.ReplayWith(in, d)
 	if err != nil {
 		return errResult(c, res.Variant, err)
-	}
-	if tol := c.Tolerance; !tol.Exact && tol.Atol == 0 && tol.Rtol == 0 {
-		want, _, err := r.M.Tensor(c.ExpectedTensors["x_final"])
-		if err != nil {
-			return errResult(c, res.Variant, err)
-		}
-		diff, _ := fixture.Compare(got.X, want, tol)
-		res.Tol = "none"
-		res.Detail = strings.TrimSpace(res.Detail + fmt.Sprintf(" no end-to-end tolerance (replay only); this run: %d model calls (reference %d), x_final max abs %.3g", len(got.Inputs), sc.exp.NFE, diff.MaxAbs))
-		if rep.Status != Pass {
-			res.Status = Fail
-			res.Detail = "replay did not pass; " + res.Detail
-		}
-		return res
 	}
 	r.compareTensor(&res, "x_final", c.ExpectedTensors["x_final"], got.X, c.Tolerance)
 	if want := len(sc.replay.Outputs); len(got.Inputs) != want {

@@ -49,7 +49,7 @@ func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error
 			return Cond{}, fmt.Errorf("pipeline: encode prompt: %w", err)
 		}
 		n := len(rows) * len(rows[0])
-		z := ApplyEmphasis(out.Hidden, n, out.Width, mult)
+		z := ApplyEmphasis(out.Hidden, len(rows[0]), out.Width, mult) // per 77-token chunk, as webui
 		if tokens != 0 && tokens != n {
 			return Cond{}, fmt.Errorf("pipeline: encode prompt: text encoders gave %d and %d tokens", tokens, n)
 		}

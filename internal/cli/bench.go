@@ -36,6 +36,13 @@ type benchRecord struct {
 	MedianMS    float64 `json:"median_ms"`
 	MinMS       float64 `json:"min_ms"`
 	PerSecond   float64 `json:"images_per_second,omitempty"`
+	// txt2img only: the last image's stages, in ms.
+	CondMS           float64 `json:"cond_ms,omitempty"`
+	SamplingMS       float64 `json:"sampling_ms,omitempty"`
+	UNetMS           float64 `json:"unet_ms,omitempty"`
+	SamplerPerStepMS float64 `json:"sampler_overhead_per_step_ms,omitempty"` // sampling minus UNet calls, per step
+	DecodeMS         float64 `json:"decode_ms,omitempty"`
+	PNGMS            float64 `json:"png_ms,omitempty"`
 }
 
 func runBench(ctx context.Context, e *Env, args []string) error {
@@ -80,7 +87,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			fn, err = vaeCall(m, *batch, h/8, w/8)
 		case "txt2img":
 			rec.Batch = 1
-			fn, err = txt2imgCall(ctx, e, mf, m, w, h, *steps)
+			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, &rec)
 		default:
 			return usagef("--what %q: use unet, text, vae, txt2img or all", wt)
 		}
@@ -92,6 +99,8 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		}
 		if wt == "txt2img" {
 			rec.PerSecond = 1000 / rec.MedianMS
+			fmt.Fprintf(e.Stdout, "txt2img stages (last image): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step), decode %.1f ms, png %.1f ms\n",
+				rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.DecodeMS, rec.PNGMS)
 		}
 		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
 			wt, rec.Family, rec.DType, rec.Batch, w, h, rec.MedianMS, rec.MinMS, rec.Iters, rec.FirstCallMS, rec.WeightsMS, rec.WeightsMiB)
@@ -191,20 +200,25 @@ func vaeCall(m *model.Model, b, h, w int) (func() error, error) {
 }
 
 // txt2imgCall is one whole image: prompt to PNG bytes.
-func txt2imgCall(ctx context.Context, e *Env, mf *modelFlags, m *model.Model, w, h, steps int) (func() error, error) {
+func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps int, rec *benchRecord) (func() error, error) {
 	tok, err := findTokenizer(mf)
 	if err != nil {
 		return nil, err
 	}
-	job := pipeline.Job{Model: m, Tok: tok}
 	p := pipeline.Params{Prompt: "a photograph of an astronaut riding a horse", Width: w, Height: h, Steps: steps,
 		CFGScale: 7, Sampler: "Euler a", Seed: 1}
 	return func() error {
-		res, err := pipeline.Txt2Img(ctx, job, p)
+		var st pipeline.Stats
+		res, err := pipeline.Txt2Img(ctx, pipeline.Job{Model: m, Tok: tok, Stats: &st}, p)
 		if err != nil {
 			return err
 		}
-		return imagefile.EncodePNG(discard{}, res[0].Image, res[0].Infotext)
+		t := time.Now()
+		err = imagefile.EncodePNG(discard{}, res[0].Image, res[0].Infotext)
+		rec.PNGMS = ms(time.Since(t))
+		rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.DecodeMS = ms(st.Cond), ms(st.Sampling), ms(st.UNet), ms(st.Decode)
+		rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)
+		return err
 	}, nil
 }
 

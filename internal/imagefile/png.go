@@ -42,7 +42,10 @@ func FromCHW(v []float32, h, w int) (*image.NRGBA, error) {
 // as PIL does for webui.
 func EncodePNG(w io.Writer, img image.Image, text string) error {
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
+	// Fast compression: a 1024x1024 image takes ~4x less time than the
+	// default level for files ~10% larger.
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	if err := enc.Encode(&buf, img); err != nil {
 		return fmt.Errorf("imagefile: encode png: %w", err)
 	}
 	data := buf.Bytes()

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"sdgo/internal/checkpoint"
 	"sdgo/internal/safetensors"
 )
 
@@ -68,16 +69,53 @@ func keyOf(scope, name string) string {
 func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
 	start := time.Now()
 	key := keyOf(scope, name)
-	v, shape, err := l.src.Float32(key)
-	if err != nil {
-		return nil, false
+	t, ok := l.rawTensor(key)
+	if !ok {
+		v, shape, err := l.src.Float32(key)
+		if err != nil {
+			return nil, false
+		}
+		t = hostTensor(v, shape, l.dtype)
 	}
-	t := hostTensor(v, shape, l.dtype)
 	l.mu.Lock()
 	l.stats.Tensors++
 	l.stats.Bytes += int64(t.Shape().Memory())
 	l.stats.Time += time.Since(start)
 	l.mu.Unlock()
+	return t, true
+}
+
+// rawSource is a Source that can hand out a tensor's stored bytes (a plain
+// checkpoint; sources that change weights, such as LoRA merges, do not).
+type rawSource interface {
+	Info(name string) (checkpoint.TensorInfo, bool)
+	Raw(name string) ([]byte, error)
+}
+
+// storedAs maps checkpoint dtype names to GoMLX dtypes.
+var storedAs = map[string]dtypes.DType{"F16": dtypes.Float16, "BF16": dtypes.BFloat16, "F32": dtypes.Float32}
+
+// rawTensor copies a tensor's bytes unconverted when it is stored in the
+// dtype the runner wants: the fast path for fp16 checkpoints on a GPU.
+func (l *loader) rawTensor(key string) (*tensors.Tensor, bool) {
+	rs, ok := l.src.(rawSource)
+	if !ok {
+		return nil, false
+	}
+	info, ok := rs.Info(key)
+	if !ok || storedAs[info.DType] != l.dtype {
+		return nil, false
+	}
+	raw, err := rs.Raw(key)
+	if err != nil {
+		return nil, false
+	}
+	t := tensors.FromShape(shapes.Make(l.dtype, info.Shape...))
+	n := 0
+	t.MutableBytes(func(b []byte) { n = copy(b, raw) })
+	if n != len(raw) {
+		return nil, false
+	}
 	return t, true
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"sdgo/internal/imagefile"
 	"sdgo/internal/infotext"
@@ -122,6 +123,44 @@ type Job struct {
 	// "uncond" ([tokens, width] of the first image), "sigmas", "x_final"
 	// (the sampled latents) and "image" (decoded, [B, 3, H, W]).
 	Trace func(name string, v []float32)
+	// Stats, when set, receives where the time went.
+	Stats *Stats
+}
+
+// Stats splits a job's time into its stages.
+type Stats struct {
+	Cond      time.Duration // prompt parsing and text encoders
+	Sampling  time.Duration // the sampler loops, UNet calls included
+	UNet      time.Duration // inside UNet calls (host<->device copies included)
+	UNetCalls int
+	Decode    time.Duration // VAE decode and 8-bit conversion
+}
+
+// timedUNet wraps f to add its time to st.
+func timedUNet(f UNetFunc, st *Stats) UNetFunc {
+	if st == nil {
+		return f
+	}
+	return func(x []float32, xShape []int, t []float32, context []float32, ctxShape []int, y []float32) ([]float32, error) {
+		start := time.Now()
+		out, err := f(x, xShape, t, context, ctxShape, y)
+		st.UNet += time.Since(start)
+		st.UNetCalls++
+		return out, err
+	}
+}
+
+func (j Job) since(d *time.Duration, start time.Time) {
+	if j.Stats != nil {
+		*d += time.Since(start)
+	}
+}
+
+func (j Job) stat() *Stats {
+	if j.Stats == nil {
+		return &Stats{}
+	}
+	return j.Stats
 }
 
 func (j Job) trace(name string, v []float32) {
@@ -147,6 +186,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	m := j.Model
 	h, w := p.Height/8, p.Width/8
 	// 2. Conditioning, once per job (every image shares the prompt).
+	start := time.Now()
 	cd := Conditioner{Model: m, Tok: j.Tok, ClipSkip: p.ClipSkip}
 	cond, err := cd.Encode(p.Prompt, false, Size{p.Width, p.Height})
 	if err != nil {
@@ -156,6 +196,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	j.since(&j.stat().Cond, start)
 	j.trace("cond", cond.Context)
 	j.trace("uncond", uncond.Context)
 	// 3. The schedule.
@@ -189,8 +230,12 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		var noise sample.Noise
 		if j.Noise != nil {
 			noise = j.Noise(b)
-		} else if noise, err = sample.NewImageRNG([3]int{4, h, w}, sp); err != nil {
-			return nil, err
+		} else {
+			rng, err := sample.NewImageRNG([3]int{4, h, w}, sp)
+			if err != nil {
+				return nil, err
+			}
+			noise = prefetch(rng)
 		}
 		x0, err := noise.Next(sigmas[0], sigmas[0])
 		if err != nil {
@@ -202,7 +247,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 			x[i] = float32(float64(v) * scale)
 		}
 		// 5. Sample.
-		d := &Denoiser{UNet: m.RunUNet, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w,
+		d := &Denoiser{UNet: timedUNet(m.RunUNet, j.Stats), Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w,
 			Scale: p.CFGScale}
 		for i := 0; i < p.BatchSize; i++ {
 			d.Cond = append(d.Cond, cond)
@@ -218,7 +263,9 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 			}
 			return nil
 		}
+		start := time.Now()
 		latent, err := smp.Func(d.Denoise, x, sigmas, opt, noise, cb)
+		j.since(&j.stat().Sampling, start)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return results, err
@@ -227,7 +274,9 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		}
 		// 6. Decode and describe.
 		j.trace("x_final", latent)
+		start = time.Now()
 		imgs, err := decode(j, latent, p.BatchSize, h, w)
+		j.since(&j.stat().Decode, start)
 		if err != nil {
 			return results, err
 		}

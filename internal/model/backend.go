@@ -192,6 +192,7 @@ func OpenBackend(spec string) (backends.Backend, error) {
 	}
 	if strings.HasPrefix(cfg, "xla:") {
 		xla.EnableAutoInstall(false)
+		autotuneCache()
 		// go-xla points XLA_FLAGS at a folder of its author's machine when
 		// its CUDA checks run; the plugin finds its libraries by itself.
 		if os.Getenv("GOPJRT_CUDA_CHECKS") == "" {
@@ -251,4 +252,25 @@ func FullFloat32() {
 	if flags := os.Getenv("XLA_FLAGS"); !strings.Contains(flags, "xla_gpu_enable_triton_gemm") {
 		os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" --xla_gpu_enable_triton_gemm=false"))
 	}
+}
+
+// autotuneCache keeps XLA's GPU autotuning results in the user's cache
+// folder, so a second process skips most of the compile-time autotuning
+// (SD1.5 on an H200: fresh process to first image 37.5 s -> 15.8 s).
+// An XLA_FLAGS that already sets the folder wins; SDGO_XLA_CACHE=off
+// disables it.
+func autotuneCache() {
+	flags := os.Getenv("XLA_FLAGS")
+	if strings.Contains(flags, "xla_gpu_per_fusion_autotune_cache_dir") || os.Getenv("SDGO_XLA_CACHE") == "off" {
+		return
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return
+	}
+	dir = filepath.Join(dir, "sdgo", "xla-autotune")
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	os.Setenv("XLA_FLAGS", strings.TrimSpace(flags+" --xla_gpu_per_fusion_autotune_cache_dir="+dir))
 }

@@ -1,6 +1,7 @@
 package infotext
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -35,16 +36,51 @@ func (i *Info) Get(key string) (string, bool) {
 	return "", false
 }
 
-// Quote quotes a value the way webui does when it holds a comma, a colon or
-// a quote: as a JSON string.
+// Quote quotes a value the way webui's quote does: a value holding a
+// comma, a colon or a newline becomes a JSON string (json.dumps with
+// ensure_ascii=False: quotes, backslashes and control characters escaped,
+// everything else kept); any other value is written as it is. One
+// deliberate difference: a value that itself starts and ends with a double
+// quote is quoted too, since webui's parser would JSON-decode it.
 func Quote(v string) string {
-	if !strings.ContainsAny(v, ",:\"\n") {
+	wrapped := len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"'
+	if !wrapped && !strings.ContainsAny(v, ",:\n") {
 		return v
 	}
-	return strconv.Quote(v)
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for _, r := range v {
+		switch r {
+		case '"':
+			sb.WriteString(`\"`)
+		case '\\':
+			sb.WriteString(`\\`)
+		case '\n':
+			sb.WriteString(`\n`)
+		case '\r':
+			sb.WriteString(`\r`)
+		case '\t':
+			sb.WriteString(`\t`)
+		case '\b':
+			sb.WriteString(`\b`)
+		case '\f':
+			sb.WriteString(`\f`)
+		default:
+			if r < 0x20 {
+				fmt.Fprintf(&sb, `\u%04x`, r)
+			} else {
+				sb.WriteRune(r)
+			}
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
 }
 
-// Format renders info as webui's parameters text.
+// Format renders info as webui's parameters text (create_infotext): the
+// prompt, "Negative prompt: ..." when there is one, and the pairs joined
+// by ", " with quoted values; a pair whose value equals its key is written
+// as the bare key. The whole text is stripped of surrounding whitespace.
 func Format(info Info) string {
 	var sb strings.Builder
 	sb.WriteString(info.Prompt)
@@ -59,11 +95,13 @@ func Format(info Info) string {
 				sb.WriteString(", ")
 			}
 			sb.WriteString(p.Key)
-			sb.WriteString(": ")
-			sb.WriteString(Quote(p.Value))
+			if p.Value != p.Key {
+				sb.WriteString(": ")
+				sb.WriteString(Quote(p.Value))
+			}
 		}
 	}
-	return sb.String()
+	return pyStrip(sb.String())
 }
 
 // FormatFloat writes a number as webui does: no trailing ".0" for whole

@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// save writes img under the outputs folder as webui names files:
+// txt2img-images/<YYYY-MM-DD>/<NNNNN>-<seed>.png, NNNNN one more than the
+// highest number in the folder. Only the worker saves, so numbers do not
+// race within one server. Nothing from the request reaches the path.
+func (e *Engine) save(img Image) (string, error) {
+	dir := filepath.Join(e.cfg.Txt2ImgOutputDir(), time.Now().Format("2006-01-02"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("engine: save: %w", err)
+	}
+	next := nextNumber(dir)
+	for tries := 0; tries < 100; tries++ {
+		path := filepath.Join(dir, fmt.Sprintf("%05d-%d.png", next, img.Seed))
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			next++
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("engine: save: %w", err)
+		}
+		if _, err := f.Write(img.PNG); err != nil {
+			f.Close()
+			os.Remove(path)
+			return "", fmt.Errorf("engine: save %s: %w", path, err)
+		}
+		if err := f.Close(); err != nil {
+			return "", fmt.Errorf("engine: save %s: %w", path, err)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("engine: save: no free file name in %s", dir)
+}
+
+// nextNumber is one more than the largest leading number of a file in dir.
+func nextNumber(dir string) int {
+	entries, _ := os.ReadDir(dir)
+	max := -1
+	for _, en := range entries {
+		num, _, _ := strings.Cut(en.Name(), "-")
+		if v, err := strconv.Atoi(num); err == nil && v > max {
+			max = v
+		}
+	}
+	return max + 1
+}

@@ -22,8 +22,8 @@ import (
 // colour, its infotext names its seed, and a prompt can block on a gate.
 type fake struct {
 	mu      sync.Mutex
-	ran     []string          // prompts in the order they started
-	loads   []string          // checkpoint paths loaded
+	ran     []string // prompts in the order they started
+	loads   []string // checkpoint paths loaded
 	gates   map[string]chan struct{}
 	started chan string // receives each prompt as it starts (buffered)
 }

@@ -223,14 +223,16 @@ type Memory struct {
 	CUDA map[string]any `json:"cuda"`
 }
 
-// Error is the body of every error response: webui's {error, detail, body,
-// errors}. For validation errors (HTTP 422) Errors lists each bad field in
-// FastAPI's shape and Detail joins their messages.
+// Error is the body of every error response: webui's {error, detail,
+// body, errors} (error: the kind, detail: a message for people, errors:
+// the underlying error text) plus, for validation errors (HTTP 422), each
+// bad field in FastAPI's {loc, msg, type} shape.
 type Error struct {
 	Kind   string       `json:"error"`
 	Detail string       `json:"detail"`
 	Body   string       `json:"body"`
-	Errors []FieldError `json:"errors"`
+	Errors string       `json:"errors"`
+	Fields []FieldError `json:"fields,omitempty"`
 	Status int          `json:"-"` // the HTTP status it came with (client side)
 }
 

@@ -95,7 +95,7 @@ func TestResizeNearestMapping(t *testing.T) {
 		want []uint8
 	}{
 		{8, []uint8{10, 10, 20, 20, 30, 30, 40, 40}},
-		{2, []uint8{20, 40}}, // PIL samples at (x+0.5)*2: 1, 3
+		{2, []uint8{20, 40}},     // PIL samples at (x+0.5)*2: 1, 3
 		{3, []uint8{10, 30, 40}}, // (1 + 0.5) * 4/3 = 2
 	}
 	for _, tt := range tests {

@@ -103,7 +103,54 @@ func Load(path string, opt Options) (*Model, error) {
 		return nil, err
 	}
 	m.runner = NewRunner(backend, ck, dt)
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	src := ck.Model().PredictionSource
+	if m.Family == checkpoint.SD2 && !m.Inpainting && src == checkpoint.FromDefault && opt.Prediction == "" && m.UNet.Parameterization == "" {
+		v, err := m.probeV()
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("model: deciding eps or v prediction: %w (pass --prediction eps|v to skip the test)", err)
+		}
+		if v {
+			m.Prediction, src = "v", "unet test"
+		} else {
+			src = "unet test"
+		}
+	}
+	log.Info("model loaded", "family", m.Family, "prediction", m.Prediction, "decided by", src)
 	return m, nil
+}
+
+// probeV is webui's test for SD2 checkpoints that do not say whether they
+// predict v: run the UNet once on a constant 8x8 latent (0.5) at t=999 with
+// a constant two-token context (0.5); a v model's output minus the input
+// averages below -1.
+func (m *Model) probeV() (bool, error) {
+	const n = 4 * 8 * 8
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = 0.5
+	}
+	ctx := make([]float32, 2*m.UNet.ContextDim)
+	for i := range ctx {
+		ctx[i] = 0.5
+	}
+	var y []float32
+	if m.UNet.ADMInChannels > 0 {
+		y = make([]float32, m.UNet.ADMInChannels)
+	}
+	out, err := m.RunUNet(x, []int{1, m.UNet.InChannels, 8, 8}, []float32{999}, ctx, []int{1, 2, m.UNet.ContextDim}, y)
+	if err != nil {
+		return false, err
+	}
+	var sum float64
+	for i, v := range out {
+		sum += float64(v) - float64(x[i%n])
+	}
+	return sum/float64(len(out)) < -1, nil
 }
 
 func parsePrediction(p string) (checkpoint.Prediction, error) {

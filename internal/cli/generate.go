@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -45,6 +47,9 @@ func (f *modelFlags) load(stderr interface{ Write([]byte) (int, error) }) (*mode
 	if *f.model == "" {
 		return nil, nil, usagef("--model is required (a .safetensors, .ckpt or diffusers folder), e.g. --model ../shared/fixtures/tiny-sd1/model.safetensors")
 	}
+	if _, err := os.Stat(*f.model); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, usagef("--model %s: no such file or folder; give the path of a .safetensors or .ckpt checkpoint or a diffusers folder (or set SDGO_MODEL)", *f.model)
+	}
 	start := time.Now()
 	m, err := model.Load(*f.model, model.Options{Backend: *f.backend, DType: *f.dtype, VAE: *f.vae, Prediction: *f.prediction})
 	if err != nil {
@@ -60,7 +65,12 @@ func (f *modelFlags) load(stderr interface{ Write([]byte) (int, error) }) (*mode
 }
 
 func findTokenizer(f *modelFlags) (*tokenizer.Tokenizer, error) {
-	return tokenizer.Find(*f.model, *f.clipVocab)
+	tok, err := tokenizer.Find(*f.model, *f.clipVocab)
+	if err != nil && *f.clipVocab != "" && !errors.Is(err, tokenizer.ErrNotFound) {
+		// The not-found error lists its own fix; a bad configured path does not.
+		return nil, fmt.Errorf("%w\nfix: point --clip-vocab (or $%s) at a folder holding vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz, or at one of those files", err, tokenizer.EnvVocab)
+	}
+	return tok, err
 }
 
 // intFlag registers an int flag under several names (-W and --width).

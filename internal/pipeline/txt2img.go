@@ -211,6 +211,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	}
 	j.trace("sigmas", sig32)
 	opt := smp.Options()
+	opt.AlphasCumprod = alphasCumprod(j) // DDIM, PLMS and UniPC use the model's schedule, as the sigma table does
 	if p.Eta != nil {
 		opt.Eta = *p.Eta
 	}

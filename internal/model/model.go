@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/gomlx/gomlx/backends"
@@ -22,6 +23,8 @@ type Runner struct {
 	dtype   dtypes.DType // storage and compute dtype of the weights
 	loader  *loader
 
+	im2col bool // convolutions as matrix products (the pure-Go backend)
+
 	mu    sync.Mutex
 	execs map[string]*context.Exec
 }
@@ -32,7 +35,8 @@ func NewRunner(backend backends.Backend, src Source, dtype dtypes.DType) *Runner
 	ctx := context.New()
 	l := &loader{src: src, dtype: dtype}
 	ctx.SetLoader(l)
-	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, execs: map[string]*context.Exec{}}
+	im2col := strings.HasPrefix(backend.Name(), "go") || strings.Contains(backend.Description(), "Simple Go")
+	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, im2col: im2col, execs: map[string]*context.Exec{}}
 }
 
 // DType is the compute dtype of the networks.
@@ -55,7 +59,9 @@ func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*
 	if !ok {
 		dtype := r.dtype
 		exec, err = context.NewExec(r.backend, r.ctx, func(ctx *context.Context, in []*Node) []*Node {
-			return fn(nn.NewScope(ctx.Reuse(), in[0].Graph(), dtype), in)
+			s := nn.NewScope(ctx.Reuse(), in[0].Graph(), dtype)
+			s.Im2Col = r.im2col
+			return fn(s, in)
 		})
 		if err != nil {
 			return nil, fmt.Errorf("model: %s: %w", key, err)

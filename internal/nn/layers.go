@@ -51,7 +51,12 @@ func Conv2D(s *Scope, x *Node, stride, pad int) *Node {
 // Conv2DPad is Conv2D with explicit (before, after) padding per spatial axis.
 func Conv2DPad(s *Scope, x *Node, stride int, pads [][2]int) *Node {
 	w := s.W("weight")
-	y := Convolve(x, w).AxesConfig(nhwcAxes).Strides(stride).PaddingPerDim(pads).Done()
+	var y *Node
+	if s.Im2Col {
+		y = conv2DIm2Col(x, w, stride, pads)
+	} else {
+		y = Convolve(x, w).AxesConfig(nhwcAxes).Strides(stride).PaddingPerDim(pads).Done()
+	}
 	if s.Has("bias") {
 		y = AddLast(y, s.W("bias"))
 	}

@@ -184,3 +184,39 @@ func TestAttentionUniformKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestIm2ColMatchesConvolution checks the matrix-product convolution against
+// the backend's convolution for the shapes SD uses: 3x3 pad 1, 3x3 stride 2
+// with the VAE's (0,1) padding, and 1x1.
+func TestIm2ColMatchesConvolution(t *testing.T) {
+	const b, h, w, cin, cout = 2, 6, 5, 3, 4
+	x := tensors.FromFlatDataAndDimensions(seq(b*h*w*cin, 1), b, h, w, cin)
+	tests := []struct {
+		name   string
+		k      int
+		stride int
+		pads   [][2]int
+	}{
+		{"3x3 pad 1", 3, 1, [][2]int{{1, 1}, {1, 1}}},
+		{"3x3 stride 2 pad (0,1)", 3, 2, [][2]int{{0, 1}, {0, 1}}},
+		{"3x3 stride 2 pad 1", 3, 2, [][2]int{{1, 1}, {1, 1}}},
+		{"1x1", 1, 1, [][2]int{{0, 0}, {0, 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			weights := map[string]*tensors.Tensor{
+				"m.weight": tensors.FromFlatDataAndDimensions(seq(cout*cin*tt.k*tt.k, 0.3), cout, cin, tt.k, tt.k),
+				"m.bias":   tensors.FromFlatDataAndDimensions([]float32{0.1, -0.2, 0.3, 0}, cout),
+			}
+			conv := func(im2col bool) func(s *Scope, x *Node) *Node {
+				return func(s *Scope, x *Node) *Node {
+					s.Im2Col = im2col
+					return Conv2DPad(s, x, tt.stride, tt.pads)
+				}
+			}
+			want := run(t, weights, conv(false), x)
+			got := run(t, weights, conv(true), x)
+			near(t, "im2col", got, want, 1e-5)
+		})
+	}
+}

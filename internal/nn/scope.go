@@ -18,6 +18,10 @@ type Scope struct {
 	g     *Graph
 	path  string // checkpoint key prefix, dot separated, without trailing dot
 	DType dtypes.DType
+	// Im2Col computes convolutions as one matrix product over gathered
+	// patches: faster on GoMLX's pure-Go backend, where matrix products use
+	// every core and convolutions one.
+	Im2Col bool
 }
 
 // NewScope returns the root scope of graph g over the variables of ctx.

@@ -92,7 +92,7 @@ func loadConfigured(path string, try func(string) (*Tokenizer, bool, error)) (*T
 		return try(path)
 	}
 	if !isFile(path) {
-		return nil, false, fmt.Errorf("tokenizer: find: configured vocabulary %s (%s): no such file or folder", path, EnvVocab)
+		return nil, false, fmt.Errorf("tokenizer: find: configured vocabulary %s (--clip-vocab or %s): no such file or folder", path, EnvVocab)
 	}
 	dir, base := filepath.Split(path)
 	switch {
@@ -124,5 +124,5 @@ func notFound(looked []string, configured string) error {
 	}
 	fmt.Fprintf(&sb, "\nfix: copy %s (from OpenAI's CLIP repository) or %s + %s (from the tokenizer/ folder of any SD 1.x diffusers model) into %s, or point --clip-vocab / $%s at them",
 		BPEGz, VocabJSON, MergesTXT, cache, EnvVocab)
-	return fmt.Errorf("tokenizer: find: %w; %s", ErrNotFound, sb.String())
+	return fmt.Errorf("%w; %s", ErrNotFound, sb.String())
 }

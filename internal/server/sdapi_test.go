@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"sdgo/api"
 	"sdgo/internal/config"
@@ -485,5 +486,46 @@ func TestPNGInfo(t *testing.T) {
 	info, err := ts.client.PNGInfo(context.Background(), base64.StdEncoding.EncodeToString([]byte("\xff\xd8\xff\xe0 jpeg")))
 	if err != nil || info.Info != "" {
 		t.Errorf("jpeg: %+v %v", info, err)
+	}
+}
+
+func TestOverrideSettingsKeptWhenAsked(t *testing.T) {
+	ts := newTestServer(t, false, nil)
+	body := small("x", 1)
+	body["override_settings"] = map[string]any{"CLIP_stop_at_last_layers": 3, "sd_model_checkpoint": "second"}
+	body["override_settings_restore_afterwards"] = false
+	ts.callJSON(t, "POST", "/sdapi/v1/txt2img", body, 200, nil)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var opts map[string]any
+		ts.callJSON(t, "GET", "/sdapi/v1/options", nil, 200, &opts)
+		if opts["CLIP_stop_at_last_layers"] == 3.0 && strings.HasPrefix(opts["sd_model_checkpoint"].(string), "other/second") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("settings not kept: %v", opts)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestParseInfotext(t *testing.T) {
+	for _, tt := range []struct {
+		text string
+		want map[string]any
+	}{
+		{"a cat\nSteps: 20, Sampler: Euler a, Seed: 5, Size: 512x768",
+			map[string]any{"Prompt": "a cat", "Negative prompt": "", "Steps": "20", "Sampler": "Euler a", "Seed": "5", "Size-1": "512", "Size-2": "768", "Clip skip": "1"}},
+		{"line one\nline two\nNegative prompt: ugly\nbad\nSteps: 2, Lora hashes: \"a: 1, b: 2\", Clip skip: 2",
+			map[string]any{"Prompt": "line one\nline two", "Negative prompt": "ugly\nbad", "Lora hashes": "a: 1, b: 2", "Clip skip": "2"}},
+		{"just: a prompt, with colons",
+			map[string]any{"Prompt": "just: a prompt, with colons", "Negative prompt": ""}},
+	} {
+		got := parseInfotext(tt.text)
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%q: %s = %q, want %q", tt.text, k, got[k], v)
+			}
+		}
 	}
 }

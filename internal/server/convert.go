@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"sdgo/api"
+	"sdgo/internal/config"
 	"sdgo/internal/engine"
 	"sdgo/internal/pipeline"
 	"sdgo/internal/sample"
@@ -90,19 +91,60 @@ func wholeNumber(v any) (int64, bool) {
 // rather than silently ignored.
 func (s *Server) txt2imgRequest(q *api.Txt2ImgRequest, client string) (engine.Request, overrides, error) {
 	ve := &validationError{}
-	lim := s.cfg.Limits
+	checkTxt2Img(q, s.cfg.Limits, ve)
+	unsupported(q, ve)
+	s.mu.Lock()
+	base := s.settings
+	s.mu.Unlock()
+	o := parseOverrides(q.OverrideSettings, base, "override_settings", ve)
+	if err := ve.err(); err != nil {
+		return engine.Request{}, o, err
+	}
+	p := pipeline.Params{
+		Prompt: q.Prompt, NegativePrompt: q.NegativePrompt, Width: q.Width, Height: q.Height,
+		Steps: q.Steps, CFGScale: q.CFGScale, Sampler: samplerOf(q), Scheduler: q.Scheduler,
+		Seed: q.Seed, Subseed: q.Subseed, SubseedStrength: q.SubseedStrength,
+		BatchSize: q.BatchSize, BatchCount: q.NIter, ClipSkip: o.settings.ClipSkip,
+		RNG: o.settings.RNG, ENSD: o.settings.ENSD, Eta: q.Eta,
+	}
+	if q.SeedResizeFromW > 0 && q.SeedResizeFromH > 0 {
+		p.SeedResizeFromW, p.SeedResizeFromH = q.SeedResizeFromW, q.SeedResizeFromH
+	}
+	r := engine.Request{Params: p, Client: client, Save: q.SaveImages && !q.DoNotSaveSamp}
+	if o.Model != nil {
+		r.Model = *o.Model
+	}
+	if o.VAE != nil {
+		r.VAE = *o.VAE
+		if r.VAE == "" {
+			r.VAE = "Automatic"
+		}
+	}
+	return r, o, nil
+}
+
+// samplerOf is sampler_name, or sampler_index when it is empty (webui).
+func samplerOf(q *api.Txt2ImgRequest) string {
+	if q.SamplerName != "" {
+		return q.SamplerName
+	}
+	return q.SamplerIndex
+}
+
+// checkTxt2Img checks each field's range against the admin's limits.
+func checkTxt2Img(q *api.Txt2ImgRequest, lim config.Limits, ve *validationError) {
 	size := func(field string, v, max int) {
 		if v%8 != 0 || v < 64 || v > max {
 			ve.add(field, "must be a multiple of 8 from 64 to %d, got %d", max, v)
 		}
 	}
-	size("width", q.Width, lim.MaxWidth)
-	size("height", q.Height, lim.MaxHeight)
 	between := func(field string, v, lo, hi int) {
 		if v < lo || v > hi {
 			ve.add(field, "must be from %d to %d, got %d", lo, hi, v)
 		}
 	}
+	size("width", q.Width, lim.MaxWidth)
+	size("height", q.Height, lim.MaxHeight)
 	between("steps", q.Steps, 1, lim.MaxSteps)
 	between("batch_size", q.BatchSize, 1, lim.MaxBatchSize)
 	between("n_iter", q.NIter, 1, lim.MaxNIter)
@@ -118,55 +160,25 @@ func (s *Server) txt2imgRequest(q *api.Txt2ImgRequest, client string) (engine.Re
 	if !(q.SubseedStrength >= 0 && q.SubseedStrength <= 1) {
 		ve.add("subseed_strength", "must be from 0 to 1, got %v", q.SubseedStrength)
 	}
-	resize := q.SeedResizeFromW > 0 && q.SeedResizeFromH > 0
-	if resize {
+	if q.SeedResizeFromW > 0 && q.SeedResizeFromH > 0 {
 		size("seed_resize_from_w", q.SeedResizeFromW, lim.MaxWidth)
 		size("seed_resize_from_h", q.SeedResizeFromH, lim.MaxHeight)
 	}
 	if q.Eta != nil && !(*q.Eta >= 0 && *q.Eta <= 10) {
 		ve.add("eta", "must be from 0 to 10, got %v", *q.Eta)
 	}
-	samplerField, samplerName := "sampler_name", q.SamplerName
-	if samplerName == "" {
-		samplerField, samplerName = "sampler_index", q.SamplerIndex
-	}
 	if q.Scheduler != "" {
 		if _, ok := sample.LookupScheduler(q.Scheduler); !ok {
 			ve.add("scheduler", "unknown scheduler %q; GET /sdapi/v1/schedulers lists them", q.Scheduler)
 		}
 	}
-	if _, _, err := sample.Resolve(samplerName, ""); err != nil {
-		ve.add(samplerField, "unknown sampler %q; GET /sdapi/v1/samplers lists them", samplerName)
-	}
-	unsupported(q, ve)
-	s.mu.Lock()
-	base := s.settings
-	s.mu.Unlock()
-	o := parseOverrides(q.OverrideSettings, base, "override_settings", ve)
-	if err := ve.err(); err != nil {
-		return engine.Request{}, o, err
-	}
-	p := pipeline.Params{
-		Prompt: q.Prompt, NegativePrompt: q.NegativePrompt, Width: q.Width, Height: q.Height,
-		Steps: q.Steps, CFGScale: q.CFGScale, Sampler: samplerName, Scheduler: q.Scheduler,
-		Seed: q.Seed, Subseed: q.Subseed, SubseedStrength: q.SubseedStrength,
-		BatchSize: q.BatchSize, BatchCount: q.NIter, ClipSkip: o.settings.ClipSkip,
-		RNG: o.settings.RNG, ENSD: o.settings.ENSD, Eta: q.Eta,
-	}
-	if resize {
-		p.SeedResizeFromW, p.SeedResizeFromH = q.SeedResizeFromW, q.SeedResizeFromH
-	}
-	r := engine.Request{Params: p, Client: client, Save: q.SaveImages && !q.DoNotSaveSamp}
-	if o.Model != nil {
-		r.Model = *o.Model
-	}
-	if o.VAE != nil {
-		r.VAE = *o.VAE
-		if r.VAE == "" {
-			r.VAE = "Automatic"
+	if _, _, err := sample.Resolve(samplerOf(q), ""); err != nil {
+		field := "sampler_name"
+		if q.SamplerName == "" {
+			field = "sampler_index"
 		}
+		ve.add(field, "unknown sampler %q; GET /sdapi/v1/samplers lists them", samplerOf(q))
 	}
-	return r, o, nil
 }
 
 // unsupported refuses the webui features sdgo does not have yet, naming

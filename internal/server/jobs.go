@@ -157,18 +157,8 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) error {
 		if snap.Status.Finished() {
 			return nil
 		}
-		for waiting := true; waiting; {
-			select {
-			case <-r.Context().Done():
-				return nil
-			case <-heartbeat.C:
-				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-					return nil
-				}
-				flusher.Flush()
-			case <-changed:
-				waiting = false
-			}
+		if !waitChange(w, flusher, r, changed, heartbeat.C) {
+			return nil
 		}
 		// Coalesce bursts of changes.
 		select {
@@ -189,4 +179,22 @@ func previewB64(j *engine.Job) string {
 		return ""
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// waitChange waits for the job's next change, writing a keep-alive comment
+// at each heartbeat; it reports false when the client is gone.
+func waitChange(w http.ResponseWriter, f http.Flusher, r *http.Request, changed <-chan struct{}, beat <-chan time.Time) bool {
+	for {
+		select {
+		case <-r.Context().Done():
+			return false
+		case <-beat:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return false
+			}
+			f.Flush()
+		case <-changed:
+			return true
+		}
+	}
 }

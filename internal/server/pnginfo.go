@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"net/http"
-	"regexp"
 	"strings"
 
 	"sdgo/api"
 	"sdgo/internal/imagefile"
+	"sdgo/internal/infotext"
 )
 
 // pngInfo reads the infotext of an uploaded image and parses it.
@@ -36,7 +35,13 @@ func (s *Server) pngInfo(w http.ResponseWriter, r *http.Request) error {
 		out.Info = text
 		delete(out.Items, imagefile.ParametersKey)
 		if text != "" {
-			out.Parameters = parseInfotext(text)
+			info, err := infotext.Parse(text)
+			if err != nil {
+				ve := &validationError{}
+				ve.add("image", "%v", err)
+				return ve
+			}
+			out.Parameters = info.Parameters()
 		}
 	}
 	return writeJSON(w, http.StatusOK, out)
@@ -84,60 +89,6 @@ func pngText(data []byte) map[string]string {
 			}
 		}
 		p += 12 + n
-	}
-	return out
-}
-
-// paramRE matches one "Key: value" pair of an infotext's last line: a
-// JSON-quoted value or everything up to the next comma.
-var paramRE = regexp.MustCompile(`\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`)
-
-var sizeRE = regexp.MustCompile(`^(\d+)x(\d+)$`)
-
-// parseInfotext splits webui's parameters text into Prompt, Negative
-// prompt and the key-value pairs, as webui's parse_generation_parameters
-// does (the last line holds parameters only when it has at least 3 pairs;
-// "WxH" values also give Key-1 and Key-2).
-// TODO: move into package infotext as infotext.Parse.
-func parseInfotext(text string) map[string]any {
-	out := map[string]any{}
-	lines := strings.Split(strings.TrimSpace(text), "\n")
-	last := lines[len(lines)-1]
-	if len(paramRE.FindAllString(last, -1)) >= 3 {
-		lines = lines[:len(lines)-1]
-	} else {
-		last = ""
-	}
-	var prompt, neg []string
-	inNeg := false
-	for _, l := range lines {
-		if rest, ok := strings.CutPrefix(l, "Negative prompt:"); ok && !inNeg {
-			inNeg = true
-			l = strings.TrimSpace(rest)
-		}
-		if inNeg {
-			neg = append(neg, l)
-		} else {
-			prompt = append(prompt, l)
-		}
-	}
-	out["Prompt"] = strings.Join(prompt, "\n")
-	out["Negative prompt"] = strings.Join(neg, "\n")
-	for _, m := range paramRE.FindAllStringSubmatch(last, -1) {
-		k, v := strings.TrimSpace(m[1]), strings.TrimSpace(m[2])
-		if strings.HasPrefix(v, `"`) && strings.HasSuffix(v, `"`) {
-			var s string
-			if json.Unmarshal([]byte(v), &s) == nil {
-				v = s
-			}
-		}
-		out[k] = v
-		if sz := sizeRE.FindStringSubmatch(v); sz != nil {
-			out[k+"-1"], out[k+"-2"] = sz[1], sz[2]
-		}
-	}
-	if _, ok := out["Clip skip"]; !ok {
-		out["Clip skip"] = "1"
 	}
 	return out
 }

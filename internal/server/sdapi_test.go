@@ -508,24 +508,3 @@ func TestOverrideSettingsKeptWhenAsked(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-func TestParseInfotext(t *testing.T) {
-	for _, tt := range []struct {
-		text string
-		want map[string]any
-	}{
-		{"a cat\nSteps: 20, Sampler: Euler a, Seed: 5, Size: 512x768",
-			map[string]any{"Prompt": "a cat", "Negative prompt": "", "Steps": "20", "Sampler": "Euler a", "Seed": "5", "Size-1": "512", "Size-2": "768", "Clip skip": "1"}},
-		{"line one\nline two\nNegative prompt: ugly\nbad\nSteps: 2, Lora hashes: \"a: 1, b: 2\", Clip skip: 2",
-			map[string]any{"Prompt": "line one\nline two", "Negative prompt": "ugly\nbad", "Lora hashes": "a: 1, b: 2", "Clip skip": "2"}},
-		{"just: a prompt, with colons",
-			map[string]any{"Prompt": "just: a prompt, with colons", "Negative prompt": ""}},
-	} {
-		got := parseInfotext(tt.text)
-		for k, v := range tt.want {
-			if got[k] != v {
-				t.Errorf("%q: %s = %q, want %q", tt.text, k, got[k], v)
-			}
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -504,5 +505,71 @@ func TestImg2ImgInpaintingModel(t *testing.T) {
 	p.Mask = nil
 	if _, err := pipeline.Img2Img(context.Background(), load(func(int) float32 { return 0.01 }), p); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestImg2ImgBatches: two init images make a batch of two (one latent
+// each), batches get consecutive seeds, every image its own infotext.
+func TestImg2ImgBatches(t *testing.T) {
+	j := i2iJob(t)
+	a, b := testImage(64, 64), testImage(80, 64)
+	latA, _ := encodeRef(t, j.Model, a)
+	latB, _ := encodeRef(t, j.Model, upscale.Fit(b, upscale.JustResize, 64, 64))
+	j.Noise = func(int) sample.Noise { return zeroNoise{2 * 4 * 8 * 8} }
+	p := i2iParams(a)
+	p.Init = []image.Image{a, b}
+	p.BatchSize, p.BatchCount, p.Steps, p.DenoisingStrength = 2, 2, 2, 0.5
+	var starts [][]float32
+	j.OnStep = func(_, _ int, s sample.Step) {
+		if s.Index == 0 {
+			starts = append(starts, append([]float32(nil), s.X...))
+		}
+	}
+	res, err := pipeline.Img2Img(context.Background(), j, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 || len(starts) != 2 {
+		t.Fatalf("%d results, %d batches", len(res), len(starts))
+	}
+	for i, r := range res {
+		if r.Seed != int64(7+i) || !strings.Contains(r.Infotext, "Seed: "+strconv.Itoa(7+i)+",") {
+			t.Errorf("result %d: seed %d, infotext %q", i, r.Seed, r.Infotext)
+		}
+	}
+	for _, x := range starts {
+		if d := maxAbsDiff(x[:256], latA); d > 1e-5 {
+			t.Errorf("first image starts %g from its init latent", d)
+		}
+		if d := maxAbsDiff(x[256:], latB); d > 1e-5 {
+			t.Errorf("second image starts %g from its init latent", d)
+		}
+	}
+}
+
+// TestImg2ImgTimestepSampler: DDIM works on the variance-preserving
+// latent, so it starts from (init + noise*sigma) / sqrt(1 + sigma^2).
+func TestImg2ImgTimestepSampler(t *testing.T) {
+	j := i2iJob(t)
+	init := testImage(64, 64)
+	initLat, _ := encodeRef(t, j.Model, init)
+	noise := make([]float32, 4*8*8)
+	for i := range noise {
+		noise[i] = float32(math.Cos(float64(i)))
+	}
+	j.Noise = func(int) sample.Noise { return &sample.ReplayNoise{Draws: [][]float32{noise}} }
+	p := i2iParams(init)
+	p.Sampler, p.Steps, p.DenoisingStrength = "DDIM", 10, 0.5
+	s := firstStep(t, j, p)
+	sigma := s.Sigma
+	if s.Total != 6 {
+		t.Errorf("%d steps, want int(0.5*10)+1 = 6", s.Total)
+	}
+	want := make([]float32, len(noise))
+	for i := range want {
+		want[i] = float32((float64(initLat[i]) + float64(noise[i])*sigma) / math.Sqrt(1+sigma*sigma))
+	}
+	if d := maxAbsDiff(s.X, want); d > 1e-4 {
+		t.Errorf("DDIM starts %g away from the VP latent", d)
 	}
 }

@@ -14,7 +14,7 @@ var layer = map[string]int{
 	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0, "imagefile": 1,
 	"nn": 1, "sample": 1, "checkpoint": 1,
 	"clip": 2, "unet": 2, "vae": 2, "lora": 2,
-	"model": 3,
+	"model":    3,
 	"pipeline": 4, "verify": 5,
 	"cli": 7, "testutil": 9,
 }

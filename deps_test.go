@@ -15,8 +15,10 @@ var layer = map[string]int{
 	"nn": 1, "sample": 1, "checkpoint": 1,
 	"clip": 2, "unet": 2, "vae": 2, "lora": 2,
 	"model":    3,
-	"pipeline": 4, "verify": 5,
-	"cli": 7, "testutil": 9,
+	"pipeline": 4, "verify": 5, "engine": 5,
+	"server": 6,
+	"cli":    7, "testutil": 9,
+	"api": 0, "config": 0, "webui": 0, "upscale": 1,
 }
 
 // forbidden lists imports that must never appear, with the reason.
@@ -41,7 +43,7 @@ var forbidden = []struct {
 
 // noHTTP lists packages that must not import net/http themselves (GoMLX's
 // plugin installer pulls it in indirectly; that is not ours to police).
-var noHTTP = []string{"safetensors", "pickle", "checkpoint", "model", "sample", "pipeline"}
+var noHTTP = []string{"safetensors", "pickle", "checkpoint", "model", "sample", "pipeline", "engine"}
 
 type pkgInfo struct {
 	ImportPath string
@@ -67,7 +69,7 @@ func listPackages(t *testing.T) []pkgInfo {
 }
 
 func short(path string) string {
-	return strings.TrimPrefix(path, "sdgo/internal/")
+	return strings.TrimPrefix(strings.TrimPrefix(path, "sdgo/internal/"), "sdgo/")
 }
 
 func TestImportsPointDown(t *testing.T) {
@@ -75,7 +77,7 @@ func TestImportsPointDown(t *testing.T) {
 		from := short(p.ImportPath)
 		fromLayer, known := layer[from]
 		for _, imp := range p.Imports {
-			if !strings.HasPrefix(imp, "sdgo/internal/") {
+			if !strings.HasPrefix(imp, "sdgo/") {
 				continue
 			}
 			to := short(imp)

@@ -102,6 +102,12 @@ func (c *Client) Txt2Img(ctx context.Context, r Txt2ImgRequest) (*Txt2ImgRespons
 	return &out, c.do(ctx, http.MethodPost, "/sdapi/v1/txt2img", r, &out)
 }
 
+// Img2Img generates images from images and waits (POST /sdapi/v1/img2img).
+func (c *Client) Img2Img(ctx context.Context, r Img2ImgRequest) (*Img2ImgResponse, error) {
+	var out Img2ImgResponse
+	return &out, c.do(ctx, http.MethodPost, "/sdapi/v1/img2img", r, &out)
+}
+
 // Progress reports the running job (GET /sdapi/v1/progress).
 func (c *Client) Progress(ctx context.Context, skipCurrentImage bool) (*Progress, error) {
 	var out Progress
@@ -161,6 +167,13 @@ func (c *Client) PNGInfo(ctx context.Context, b64 string) (*PNGInfoResponse, err
 
 // Submit queues a job and returns at once (POST /api/v1/jobs).
 func (c *Client) Submit(ctx context.Context, r Txt2ImgRequest) (*Job, error) {
+	var out Job
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/jobs", r, &out)
+}
+
+// SubmitImg2Img queues an img2img job and returns at once (POST
+// /api/v1/jobs with init_images).
+func (c *Client) SubmitImg2Img(ctx context.Context, r Img2ImgRequest) (*Job, error) {
 	var out Job
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/jobs", r, &out)
 }

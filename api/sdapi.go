@@ -5,11 +5,11 @@ import (
 	"fmt"
 )
 
-// Txt2ImgRequest is the body of POST /sdapi/v1/txt2img and POST
-// /api/v1/jobs, with webui's field names. NewTxt2ImgRequest fills webui's
-// defaults; decoding JSON over it keeps the defaults of absent fields.
-// Pointer fields are webui's nullable ones (nil = null = "the setting").
-type Txt2ImgRequest struct {
+// GenerationParams are the request fields txt2img and img2img share
+// (webui's StableDiffusionProcessing plus the API's extras), with webui's
+// field names. Pointer fields are webui's nullable ones (nil = null = "the
+// setting").
+type GenerationParams struct {
 	Prompt          string   `json:"prompt"`
 	NegativePrompt  string   `json:"negative_prompt"`
 	Styles          []string `json:"styles"`
@@ -47,7 +47,32 @@ type Txt2ImgRequest struct {
 	DisableExtraNetworks              bool           `json:"disable_extra_networks"`
 	FirstpassImage                    *string        `json:"firstpass_image"`
 	Comments                          map[string]any `json:"comments"`
+	ForceTaskID                       *string        `json:"force_task_id"`
 
+	ScriptName      *string        `json:"script_name"`
+	ScriptArgs      []any          `json:"script_args"`
+	AlwaysonScripts map[string]any `json:"alwayson_scripts"`
+	SendImages      bool           `json:"send_images"`
+	SaveImages      bool           `json:"save_images"`
+	Infotext        *string        `json:"infotext"`
+}
+
+// defaultGeneration holds webui's defaults: seed -1, 50 steps of "Euler",
+// CFG 7, 512x512, one image, images sent back and not saved.
+func defaultGeneration() GenerationParams {
+	return GenerationParams{
+		Seed: -1, Subseed: -1, SeedResizeFromH: -1, SeedResizeFromW: -1,
+		SamplerIndex: "Euler", BatchSize: 1, NIter: 1, Steps: 50, CFGScale: 7,
+		Width: 512, Height: 512, OverrideSettingsRestoreAfterwards: true,
+		ScriptArgs: []any{}, AlwaysonScripts: map[string]any{}, SendImages: true,
+	}
+}
+
+// Txt2ImgRequest is the body of POST /sdapi/v1/txt2img and POST
+// /api/v1/jobs. NewTxt2ImgRequest fills webui's defaults; decoding JSON
+// over it keeps the defaults of absent fields.
+type Txt2ImgRequest struct {
+	GenerationParams
 	EnableHR          bool     `json:"enable_hr"`
 	DenoisingStrength *float64 `json:"denoising_strength"`
 	FirstphaseWidth   int      `json:"firstphase_width"`
@@ -62,28 +87,45 @@ type Txt2ImgRequest struct {
 	HRScheduler       *string  `json:"hr_scheduler"`
 	HRPrompt          string   `json:"hr_prompt"`
 	HRNegativePrompt  string   `json:"hr_negative_prompt"`
-	ForceTaskID       *string  `json:"force_task_id"`
-
-	ScriptName      *string        `json:"script_name"`
-	ScriptArgs      []any          `json:"script_args"`
-	AlwaysonScripts map[string]any `json:"alwayson_scripts"`
-	SendImages      bool           `json:"send_images"`
-	SaveImages      bool           `json:"save_images"`
-	Infotext        *string        `json:"infotext"`
 }
 
-// NewTxt2ImgRequest returns a request holding webui's defaults: seed -1,
-// 50 steps of "Euler", CFG 7, 512x512, one image, images sent back and not
-// saved.
+// NewTxt2ImgRequest returns a request holding webui's defaults.
 func NewTxt2ImgRequest() Txt2ImgRequest {
-	return Txt2ImgRequest{
-		Seed: -1, Subseed: -1, SeedResizeFromH: -1, SeedResizeFromW: -1,
-		SamplerIndex: "Euler", BatchSize: 1, NIter: 1, Steps: 50, CFGScale: 7,
-		Width: 512, Height: 512, OverrideSettingsRestoreAfterwards: true,
-		HRScale: 2, ScriptArgs: []any{}, AlwaysonScripts: map[string]any{},
-		SendImages: true,
-	}
+	return Txt2ImgRequest{GenerationParams: defaultGeneration(), HRScale: 2}
 }
+
+// Img2ImgRequest is the body of POST /sdapi/v1/img2img (and of POST
+// /api/v1/jobs when it has init_images): the shared fields plus webui's
+// img2img and inpainting fields. NewImg2ImgRequest fills the defaults.
+type Img2ImgRequest struct {
+	GenerationParams
+	InitImages             []string `json:"init_images"` // base64 images (data: URLs allowed)
+	ResizeMode             int      `json:"resize_mode"` // 0 just resize, 1 crop and resize, 2 resize and fill, 3 latent upscale
+	DenoisingStrength      float64  `json:"denoising_strength"`
+	ImageCFGScale          *float64 `json:"image_cfg_scale"`
+	Mask                   *string  `json:"mask"` // base64; white = repaint
+	MaskBlurX              int      `json:"mask_blur_x"`
+	MaskBlurY              int      `json:"mask_blur_y"`
+	MaskBlur               *int     `json:"mask_blur"` // sets both
+	MaskRound              bool     `json:"mask_round"`
+	InpaintingFill         int      `json:"inpainting_fill"` // 0 fill, 1 original, 2 latent noise, 3 latent nothing
+	InpaintFullRes         bool     `json:"inpaint_full_res"`
+	InpaintFullResPadding  int      `json:"inpaint_full_res_padding"`
+	InpaintingMaskInvert   int      `json:"inpainting_mask_invert"`
+	InitialNoiseMultiplier *float64 `json:"initial_noise_multiplier"`
+	LatentMask             *string  `json:"latent_mask"`
+	IncludeInitImages      bool     `json:"include_init_images"`
+}
+
+// NewImg2ImgRequest returns a request holding webui's defaults
+// (denoising strength 0.75, mask blur 4, "only masked" on).
+func NewImg2ImgRequest() Img2ImgRequest {
+	return Img2ImgRequest{GenerationParams: defaultGeneration(), DenoisingStrength: 0.75,
+		MaskBlurX: 4, MaskBlurY: 4, MaskRound: true, InpaintFullRes: true}
+}
+
+// Img2ImgResponse is the same shape as Txt2ImgResponse.
+type Img2ImgResponse = Txt2ImgResponse
 
 // Txt2ImgResponse is webui's generation response: base64 PNGs, the request
 // echoed with its defaults filled in, and Info as a JSON string.

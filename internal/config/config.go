@@ -171,3 +171,6 @@ func (c Config) EmbeddingsDir() string { return filepath.Join(c.ModelsDir, "embe
 // Txt2ImgOutputDir is where saved txt2img images go (a dated subfolder is
 // added per day).
 func (c Config) Txt2ImgOutputDir() string { return filepath.Join(c.OutputsDir, "txt2img-images") }
+
+// Img2ImgOutputDir is where saved img2img images go.
+func (c Config) Img2ImgOutputDir() string { return filepath.Join(c.OutputsDir, "img2img-images") }

@@ -72,7 +72,7 @@ func TestFolders(t *testing.T) {
 	c := Config{ModelsDir: "m", OutputsDir: "o"}
 	for got, want := range map[string]string{
 		c.CheckpointDir(): "m/Stable-diffusion", c.VAEDir(): "m/VAE", c.LoraDir(): "m/Lora",
-		c.ESRGANDir(): "m/ESRGAN", c.EmbeddingsDir(): "m/embeddings", c.Txt2ImgOutputDir(): "o/txt2img-images",
+		c.ESRGANDir(): "m/ESRGAN", c.EmbeddingsDir(): "m/embeddings", c.Txt2ImgOutputDir(): "o/txt2img-images", c.Img2ImgOutputDir(): "o/img2img-images",
 	} {
 		if got != filepath.FromSlash(want) {
 			t.Errorf("got %s, want %s", got, want)

@@ -48,11 +48,15 @@ type LoadFunc func(ctx context.Context, path, vae string) (*Loaded, error)
 // GenerateFunc runs one txt2img call; pipeline.Txt2Img is the real one.
 type GenerateFunc func(ctx context.Context, j pipeline.Job, p pipeline.Params) ([]pipeline.Result, error)
 
+// Img2ImgFunc runs one img2img call; pipeline.Img2Img is the real one.
+type Img2ImgFunc func(ctx context.Context, j pipeline.Job, p pipeline.Img2ImgParams) ([]pipeline.Result, error)
+
 // Options configure New. Only Config is required.
 type Options struct {
 	Config   config.Config
 	Load     LoadFunc     // nil = model.Load with Config's backend, dtype and CLIP vocabulary
 	Generate GenerateFunc // nil = pipeline.Txt2Img
+	Img2Img  Img2ImgFunc  // nil = pipeline.Img2Img
 	// BeforeRun, when set, runs on the worker before each generation, after
 	// the model is loaded; an error or a panic there fails the job as one in
 	// the pipeline would (tests use it to inject failures).
@@ -65,6 +69,7 @@ type Engine struct {
 	cfg    config.Config
 	load   LoadFunc
 	gen    GenerateFunc
+	img    Img2ImgFunc
 	before func(context.Context, Request) error
 	log    *slog.Logger
 	cat    catalog
@@ -96,7 +101,7 @@ func New(opt Options) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	e := &Engine{cfg: cfg, load: opt.Load, gen: opt.Generate, before: opt.BeforeRun, log: opt.Logger,
+	e := &Engine{cfg: cfg, load: opt.Load, gen: opt.Generate, img: opt.Img2Img, before: opt.BeforeRun, log: opt.Logger,
 		wake: make(chan struct{}, 1), jobs: map[string]*Job{}}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -106,6 +111,9 @@ func New(opt Options) (*Engine, error) {
 	}
 	if e.gen == nil {
 		e.gen = pipeline.Txt2Img
+	}
+	if e.img == nil {
+		e.img = pipeline.Img2Img
 	}
 	e.cat = catalog{ckptDir: cfg.CheckpointDir(), vaeDir: cfg.VAEDir(), loraDir: cfg.LoraDir()}
 	if err := e.cat.refresh(); err != nil {
@@ -203,7 +211,7 @@ func newID() string {
 // ErrQueueFull or ErrClosed.
 func (e *Engine) Submit(r Request) (*Job, error) {
 	if !r.LoadOnly {
-		if err := r.Params.Validate(); err != nil {
+		if err := validate(&r); err != nil {
 			return nil, err
 		}
 		if r.Params.Seed == -1 {
@@ -251,6 +259,24 @@ func (e *Engine) Submit(r Request) (*Job, error) {
 	default:
 	}
 	return j, nil
+}
+
+// validate checks a request's parameters and fills their defaults; an
+// img2img job with several init images has one image per init image.
+func validate(r *Request) error {
+	if r.Img2Img == nil {
+		return r.Params.Validate()
+	}
+	ip := *r.Img2Img
+	ip.Params = r.Params
+	if err := ip.Validate(); err != nil {
+		return err
+	}
+	if len(ip.Init) > 1 {
+		ip.BatchSize = len(ip.Init)
+	}
+	r.Params = ip.Params
+	return nil
 }
 
 func (e *Engine) resolveModel(name string) (Checkpoint, error) {

@@ -78,6 +78,15 @@ func (f *fake) generate(ctx context.Context, j pipeline.Job, p pipeline.Params) 
 	return out, nil
 }
 
+// img2img records its init images in the prompt and runs as txt2img.
+func (f *fake) img2img(ctx context.Context, j pipeline.Job, p pipeline.Img2ImgParams) ([]pipeline.Result, error) {
+	if len(p.Init) > 1 {
+		p.BatchSize = len(p.Init)
+	}
+	p.Params.Prompt = fmt.Sprintf("%s [img2img %d inits, strength %v]", p.Prompt, len(p.Init), p.DenoisingStrength)
+	return f.generate(ctx, j, p.Params)
+}
+
 func (f *fake) load(_ context.Context, path, vae string) (*Loaded, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -121,7 +130,7 @@ func newEngine(t *testing.T, f *fake, edit func(*config.Config), files ...string
 	if edit != nil {
 		edit(&cfg)
 	}
-	e, err := New(Options{Config: cfg, Load: f.load, Generate: f.generate,
+	e, err := New(Options{Config: cfg, Load: f.load, Generate: f.generate, Img2Img: f.img2img,
 		BeforeRun: func(_ context.Context, r Request) error {
 			if r.Params.Prompt == "hook-panic" {
 				panic("hook panic")
@@ -503,5 +512,29 @@ func TestProgressAndPreview(t *testing.T) {
 	// A zero latent is mid-grey.
 	if c := img.NRGBAAt(0, 0); c.R != 127 || c.A != 255 {
 		t.Errorf("preview pixel %v", c)
+	}
+}
+
+func TestImg2ImgJobs(t *testing.T) {
+	f := newFake()
+	e := newEngine(t, f, nil)
+	init := image.NewNRGBA(image.Rect(0, 0, 32, 32))
+	p := params("x")
+	p.BatchSize, p.BatchCount = 4, 2
+	ip := &pipeline.Img2ImgParams{Init: []image.Image{init, init}, DenoisingStrength: 0.5}
+	j := submit(t, e, Request{Params: p, Img2Img: ip, Save: true})
+	if s := j.Snapshot(); len(s.Seeds) != 4 || s.Request.Params.BatchSize != 2 {
+		t.Errorf("two init images make a batch of 2: seeds %v", s.Seeds)
+	}
+	s := wait(t, j)
+	if s.Status != Done || len(s.Images) != 4 || s.Images[3].Seed != 103 || !strings.Contains(s.Images[0].Infotext, "[img2img 2 inits, strength 0.5]") {
+		t.Fatalf("%s %q %d images %+v", s.Status, s.Error, len(s.Images), s.Images)
+	}
+	if !strings.Contains(s.Images[0].Path, "img2img-images") {
+		t.Errorf("saved at %s", s.Images[0].Path)
+	}
+	var ve *pipeline.ValidationError
+	if _, err := e.Submit(Request{Params: params("x"), Img2Img: &pipeline.Img2ImgParams{}}); !errors.As(err, &ve) {
+		t.Errorf("no init image: %v", err)
 	}
 }

@@ -27,6 +27,9 @@ func (s Status) Finished() bool { return s == Done || s == Failed || s == Cancel
 // Request is one job as the engine takes it.
 type Request struct {
 	Params pipeline.Params // BatchCount batches of BatchSize images; seeds of -1 are drawn at Submit
+	// Img2Img, when set, makes this an img2img job: its init images, mask
+	// and img2img settings (its embedded Params are replaced by Params).
+	Img2Img *pipeline.Img2ImgParams
 	Model  string          // checkpoint name as the catalogue knows it; "" = the default
 	VAE    string          // VAE file name, "None", or "" / "Automatic" = the checkpoint's own
 	Client string          // fairness key: clients are served round-robin

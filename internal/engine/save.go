@@ -12,11 +12,15 @@ import (
 )
 
 // save writes img under the outputs folder as webui names files:
-// txt2img-images/<YYYY-MM-DD>/<NNNNN>-<seed>.png, NNNNN one more than the
+// txt2img-images (or img2img-images)/<YYYY-MM-DD>/<NNNNN>-<seed>.png, NNNNN one more than the
 // highest number in the folder. Only the worker saves, so numbers do not
 // race within one server. Nothing from the request reaches the path.
-func (e *Engine) save(img Image) (string, error) {
-	dir := filepath.Join(e.cfg.Txt2ImgOutputDir(), time.Now().Format("2006-01-02"))
+func (e *Engine) save(img Image, img2img bool) (string, error) {
+	root := e.cfg.Txt2ImgOutputDir()
+	if img2img {
+		root = e.cfg.Img2ImgOutputDir()
+	}
+	dir := filepath.Join(root, time.Now().Format("2006-01-02"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("engine: save: %w", err)
 	}

@@ -169,9 +169,17 @@ func (e *Engine) generate(ctx context.Context, j *Job, r Request, l *Loaded) err
 		pj := pipeline.Job{Model: l.Model, Tok: l.Tok, OnStep: func(_, _ int, s sample.Step) {
 			j.step(batch, n, bs, s, h, w)
 		}}
-		res, err := e.gen(bctx, pj, bp)
+		var res []pipeline.Result
+		var err error
+		if r.Img2Img != nil {
+			ip := *r.Img2Img
+			ip.Params = bp
+			res, err = e.img(bctx, pj, ip)
+		} else {
+			res, err = e.gen(bctx, pj, bp)
+		}
 		skip()
-		if aerr := e.addImages(j, res, r.Save); aerr != nil {
+		if aerr := e.addImages(j, res, r.Save, r.Img2Img != nil); aerr != nil {
 			return aerr
 		}
 		if err != nil {
@@ -214,7 +222,7 @@ func (j *Job) step(b, n, bs int, s sample.Step, h, w int) {
 }
 
 // addImages encodes (and saves) finished images into the job.
-func (e *Engine) addImages(j *Job, res []pipeline.Result, save bool) error {
+func (e *Engine) addImages(j *Job, res []pipeline.Result, save, img2img bool) error {
 	for _, r := range res {
 		var buf bytes.Buffer
 		if err := imagefile.EncodePNG(&buf, r.Image, r.Infotext); err != nil {
@@ -222,7 +230,7 @@ func (e *Engine) addImages(j *Job, res []pipeline.Result, save bool) error {
 		}
 		img := Image{PNG: buf.Bytes(), Seed: r.Seed, Infotext: r.Infotext}
 		if save {
-			path, err := e.save(img)
+			path, err := e.save(img, img2img)
 			if err != nil {
 				return err
 			}

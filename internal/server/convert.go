@@ -86,31 +86,27 @@ func wholeNumber(v any) (int64, bool) {
 	return int64(f), true
 }
 
-// txt2imgRequest validates a webui txt2img request, every field, and turns
-// it into an engine request. Features sdgo lacks are refused by name
-// rather than silently ignored.
-func (s *Server) txt2imgRequest(q *api.Txt2ImgRequest, client string) (engine.Request, overrides, error) {
-	ve := &validationError{}
-	checkTxt2Img(q, s.cfg.Limits, ve)
-	unsupported(q, ve)
+// generationRequest validates the fields txt2img and img2img share, every
+// one, and builds the engine request from them. Features sdgo lacks are
+// refused by name rather than silently ignored. Bad fields go to ve.
+func (s *Server) generationRequest(g *api.GenerationParams, client string, ve *validationError) (engine.Request, overrides) {
+	checkGeneration(g, s.cfg.Limits, ve)
+	unsupported(g, ve)
 	s.mu.Lock()
 	base := s.settings
 	s.mu.Unlock()
-	o := parseOverrides(q.OverrideSettings, base, "override_settings", ve)
-	if err := ve.err(); err != nil {
-		return engine.Request{}, o, err
-	}
+	o := parseOverrides(g.OverrideSettings, base, "override_settings", ve)
 	p := pipeline.Params{
-		Prompt: q.Prompt, NegativePrompt: q.NegativePrompt, Width: q.Width, Height: q.Height,
-		Steps: q.Steps, CFGScale: q.CFGScale, Sampler: samplerOf(q), Scheduler: q.Scheduler,
-		Seed: q.Seed, Subseed: q.Subseed, SubseedStrength: q.SubseedStrength,
-		BatchSize: q.BatchSize, BatchCount: q.NIter, ClipSkip: o.settings.ClipSkip,
-		RNG: o.settings.RNG, ENSD: o.settings.ENSD, Eta: q.Eta,
+		Prompt: g.Prompt, NegativePrompt: g.NegativePrompt, Width: g.Width, Height: g.Height,
+		Steps: g.Steps, CFGScale: g.CFGScale, Sampler: samplerOf(g), Scheduler: g.Scheduler,
+		Seed: g.Seed, Subseed: g.Subseed, SubseedStrength: g.SubseedStrength,
+		BatchSize: g.BatchSize, BatchCount: g.NIter, ClipSkip: o.settings.ClipSkip,
+		RNG: o.settings.RNG, ENSD: o.settings.ENSD, Eta: g.Eta,
 	}
-	if q.SeedResizeFromW > 0 && q.SeedResizeFromH > 0 {
-		p.SeedResizeFromW, p.SeedResizeFromH = q.SeedResizeFromW, q.SeedResizeFromH
+	if g.SeedResizeFromW > 0 && g.SeedResizeFromH > 0 {
+		p.SeedResizeFromW, p.SeedResizeFromH = g.SeedResizeFromW, g.SeedResizeFromH
 	}
-	r := engine.Request{Params: p, Client: client, Save: q.SaveImages && !q.DoNotSaveSamp}
+	r := engine.Request{Params: p, Client: client, Save: g.SaveImages && !g.DoNotSaveSamp}
 	if o.Model != nil {
 		r.Model = *o.Model
 	}
@@ -120,19 +116,30 @@ func (s *Server) txt2imgRequest(q *api.Txt2ImgRequest, client string) (engine.Re
 			r.VAE = "Automatic"
 		}
 	}
-	return r, o, nil
+	return r, o
+}
+
+// txt2imgRequest validates a txt2img request into an engine request.
+func (s *Server) txt2imgRequest(q *api.Txt2ImgRequest, client string) (engine.Request, overrides, error) {
+	ve := &validationError{}
+	r, o := s.generationRequest(&q.GenerationParams, client, ve)
+	if q.EnableHR {
+		ve.add("enable_hr", "hires fix is not supported by sdgo yet")
+	}
+	return r, o, ve.err()
 }
 
 // samplerOf is sampler_name, or sampler_index when it is empty (webui).
-func samplerOf(q *api.Txt2ImgRequest) string {
-	if q.SamplerName != "" {
-		return q.SamplerName
+func samplerOf(g *api.GenerationParams) string {
+	if g.SamplerName != "" {
+		return g.SamplerName
 	}
-	return q.SamplerIndex
+	return g.SamplerIndex
 }
 
-// checkTxt2Img checks each field's range against the admin's limits.
-func checkTxt2Img(q *api.Txt2ImgRequest, lim config.Limits, ve *validationError) {
+// checkGeneration checks each shared field's range against the admin's
+// limits.
+func checkGeneration(q *api.GenerationParams, lim config.Limits, ve *validationError) {
 	size := func(field string, v, max int) {
 		if v%8 != 0 || v < 64 || v > max {
 			ve.add(field, "must be a multiple of 8 from 64 to %d, got %d", max, v)
@@ -183,11 +190,8 @@ func checkTxt2Img(q *api.Txt2ImgRequest, lim config.Limits, ve *validationError)
 
 // unsupported refuses the webui features sdgo does not have yet, naming
 // each, instead of returning an image that ignores them.
-func unsupported(q *api.Txt2ImgRequest, ve *validationError) {
+func unsupported(q *api.GenerationParams, ve *validationError) {
 	no := func(field, what string) { ve.add(field, "%s is not supported by sdgo yet", what) }
-	if q.EnableHR {
-		no("enable_hr", "hires fix")
-	}
 	if q.RestoreFaces != nil && *q.RestoreFaces {
 		no("restore_faces", "face restoration")
 	}
@@ -229,7 +233,7 @@ func unsupported(q *api.Txt2ImgRequest, ve *validationError) {
 }
 
 // generationInfo is webui's info object for a finished job.
-func generationInfo(q *api.Txt2ImgRequest, snap engine.Snapshot, vaeName string) api.GenerationInfo {
+func generationInfo(q *api.GenerationParams, denoise *float64, snap engine.Snapshot, vaeName string) api.GenerationInfo {
 	p := snap.Request.Params
 	smp, _, _ := sample.Resolve(p.Sampler, p.Scheduler)
 	n := len(snap.Seeds)
@@ -239,7 +243,7 @@ func generationInfo(q *api.Txt2ImgRequest, snap engine.Snapshot, vaeName string)
 		Width: p.Width, Height: p.Height, SamplerName: smp.Name, CFGScale: p.CFGScale, Steps: p.Steps,
 		BatchSize: p.BatchSize, SDModelName: snap.Model.Stem, SDModelHash: snap.Model.ShortHash(),
 		SeedResizeFromW: q.SeedResizeFromW, SeedResizeFromH: q.SeedResizeFromH,
-		DenoisingStrength: q.DenoisingStrength, ExtraGenerationParams: map[string]any{},
+		DenoisingStrength: denoise, ExtraGenerationParams: map[string]any{},
 		Infotexts: []string{}, Styles: q.Styles, ClipSkip: p.ClipSkip, Version: pipeline.Version,
 		JobTimestamp: snap.Created.Format("20060102150405"),
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"sdgo/api"
 	"sdgo/internal/engine"
@@ -144,7 +145,14 @@ func decodeJSON(r *http.Request, v any) error {
 	case errors.Is(err, io.EOF):
 		ve.add("body", "the request body must be a JSON object")
 	case errors.As(err, &te):
-		field := te.Field
+		// Field is the JSON path, with embedded Go struct names in it.
+		var parts []string
+		for _, p := range strings.Split(te.Field, ".") {
+			if p != "" && !unicode.IsUpper(rune(p[0])) {
+				parts = append(parts, p)
+			}
+		}
+		field := strings.Join(parts, ".")
 		if field == "" {
 			field = "body"
 		}

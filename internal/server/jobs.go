@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -37,14 +38,39 @@ func apiJob(s engine.Snapshot) api.Job {
 	return j
 }
 
-// submitJob queues a txt2img job (webui's request fields) and answers at
-// once with 202 and the job.
+// submitJob queues a txt2img job, or an img2img job when the body has
+// init_images (webui's request fields either way), and answers at once
+// with 202 and the job.
 func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
-	q := api.NewTxt2ImgRequest()
-	if err := decodeJSON(r, &q); err != nil {
+	var raw json.RawMessage
+	if err := decodeJSON(r, &raw); err != nil {
 		return err
 	}
-	req, o, err := s.txt2imgRequest(&q, s.clientKey(r))
+	var peek struct {
+		InitImages json.RawMessage `json:"init_images"`
+	}
+	json.Unmarshal(raw, &peek)
+	var (
+		req engine.Request
+		o   overrides
+		g   *api.GenerationParams
+		err error
+	)
+	if len(peek.InitImages) > 0 && string(peek.InitImages) != "null" {
+		q := api.NewImg2ImgRequest()
+		if err := decodeJSON(jsonBody(r, raw), &q); err != nil {
+			return err
+		}
+		g = &q.GenerationParams
+		req, o, err = s.img2imgRequest(&q, s.clientKey(r))
+	} else {
+		q := api.NewTxt2ImgRequest()
+		if err := decodeJSON(jsonBody(r, raw), &q); err != nil {
+			return err
+		}
+		g = &q.GenerationParams
+		req, o, err = s.txt2imgRequest(&q, s.clientKey(r))
+	}
 	if err != nil {
 		return err
 	}
@@ -52,14 +78,21 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !q.OverrideSettingsRestoreAfterwards {
+	if !g.OverrideSettingsRestoreAfterwards {
 		go func() {
 			<-job.Done()
-			s.persist(&q, o, job.Snapshot())
+			s.persist(g, o, job.Snapshot())
 		}()
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+job.ID())
 	return writeJSON(w, http.StatusAccepted, apiJob(job.Snapshot()))
+}
+
+// jsonBody is r with raw as its body, for decoding a body twice.
+func jsonBody(r *http.Request, raw []byte) *http.Request {
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(bytes.NewReader(raw))
+	return r2
 }
 
 // job finds the job named in the path.

@@ -136,3 +136,28 @@ func viaJobs(ctx context.Context, c *api.Client, q api.Txt2ImgRequest) ([]byte, 
 	}
 	return c.Image(ctx, j.ID, 0)
 }
+
+// TestRealImg2Img runs one img2img and one inpainting job on the tiny model
+// through the webui endpoint.
+func TestRealImg2Img(t *testing.T) {
+	ts := newTestServer(t, true, nil)
+	for _, extra := range []map[string]any{
+		{"denoising_strength": 0.5},
+		{"denoising_strength": 0.6, "mask": pngB64(t, 64, 64), "inpainting_fill": 1},
+	} {
+		var resp api.Img2ImgResponse
+		ts.callJSON(t, "POST", "/sdapi/v1/img2img", img2imgBody(t, extra), 200, &resp)
+		b, err := base64.StdEncoding.DecodeString(resp.Images[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil || img.Bounds().Dx() != 64 {
+			t.Fatalf("image %v %v", err, img)
+		}
+		text, _ := imagefile.ReadParameters(bytes.NewReader(b))
+		if !strings.Contains(text, fmt.Sprintf("Denoising strength: %v", extra["denoising_strength"])) || !strings.Contains(text, "Seed: 3,") {
+			t.Errorf("infotext %q", text)
+		}
+	}
+}

@@ -9,7 +9,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	h := s.handle
 	// AUTOMATIC1111 webui API (sdapi.go, lists.go, pnginfo.go).
 	mux.Handle("POST /sdapi/v1/txt2img", h(s.txt2img))
-	mux.Handle("POST /sdapi/v1/img2img", h(notImplemented("img2img", "the img2img pipeline is not in sdgo yet")))
+	mux.Handle("POST /sdapi/v1/img2img", h(s.img2img))
 	mux.Handle("POST /sdapi/v1/extra-single-image", h(notImplemented("extra-single-image", "upscalers are not in sdgo yet")))
 	mux.Handle("POST /sdapi/v1/extra-batch-images", h(notImplemented("extra-batch-images", "upscalers are not in sdgo yet")))
 	mux.Handle("POST /sdapi/v1/interrogate", h(notImplemented("interrogate", "CLIP/DeepDanbooru interrogation is not in sdgo")))

@@ -15,9 +15,7 @@ import (
 	"sdgo/internal/engine"
 )
 
-// txt2img runs a job and waits for it, as webui's endpoint does. If the
-// client goes away the job is cancelled. An interrupted job answers with
-// the images it finished.
+// txt2img runs a job and waits for it, as webui's endpoint does.
 func (s *Server) txt2img(w http.ResponseWriter, r *http.Request) error {
 	q := api.NewTxt2ImgRequest()
 	if err := decodeJSON(r, &q); err != nil {
@@ -27,6 +25,32 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return s.runSync(w, r, req, o, &q.GenerationParams, q.DenoisingStrength, q)
+}
+
+// img2img runs an img2img (or inpainting) job and waits for it. The echo
+// leaves out the images unless include_init_images is set, as webui's.
+func (s *Server) img2img(w http.ResponseWriter, r *http.Request) error {
+	q := api.NewImg2ImgRequest()
+	if err := decodeJSON(r, &q); err != nil {
+		return err
+	}
+	req, o, err := s.img2imgRequest(&q, s.clientKey(r))
+	if err != nil {
+		return err
+	}
+	echo := q
+	if !q.IncludeInitImages {
+		echo.InitImages, echo.Mask = nil, nil
+	}
+	denoise := q.DenoisingStrength
+	return s.runSync(w, r, req, o, &q.GenerationParams, &denoise, echo)
+}
+
+// runSync submits a job and answers with its images when it ends. If the
+// client goes away the job is cancelled; an interrupted job answers with
+// the images it finished.
+func (s *Server) runSync(w http.ResponseWriter, r *http.Request, req engine.Request, o overrides, g *api.GenerationParams, denoise *float64, echo any) error {
 	job, err := s.eng.Submit(req)
 	if err != nil {
 		return err
@@ -39,15 +63,15 @@ func (s *Server) txt2img(w http.ResponseWriter, r *http.Request) error {
 	if snap.Status == engine.Failed {
 		return errorf(http.StatusInternalServerError, "RuntimeError", "%s", snap.Error)
 	}
-	s.persist(&q, o, snap)
+	s.persist(g, o, snap)
 	resp := api.Txt2ImgResponse{Images: []string{}}
-	if q.SendImages {
+	if g.SendImages {
 		for _, img := range snap.Images {
 			resp.Images = append(resp.Images, base64.StdEncoding.EncodeToString(img.PNG))
 		}
 	}
-	resp.Parameters, _ = json.Marshal(q)
-	info, _ := json.Marshal(generationInfo(&q, snap, vaeName(snap.Request.VAE)))
+	resp.Parameters, _ = json.Marshal(echo)
+	info, _ := json.Marshal(generationInfo(g, denoise, snap, vaeName(snap.Request.VAE)))
 	resp.Info = string(info)
 	return writeJSON(w, http.StatusOK, resp)
 }
@@ -62,7 +86,7 @@ func vaeName(v string) string {
 
 // persist keeps a finished job's override_settings when the request asked
 // not to restore them afterwards.
-func (s *Server) persist(q *api.Txt2ImgRequest, o overrides, snap engine.Snapshot) {
+func (s *Server) persist(q *api.GenerationParams, o overrides, snap engine.Snapshot) {
 	if q.OverrideSettingsRestoreAfterwards || len(q.OverrideSettings) == 0 || snap.Status != engine.Done {
 		return
 	}
@@ -110,8 +134,11 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) error {
 		Job: "txt2img", JobCount: n, JobNo: p.Batch, JobTimestamp: snap.Created.Format("20060102150405"),
 		Interrupted: snap.Interrupted, Skipped: snap.Skipped > 0, SamplingSteps: perBatch,
 	}
-	if snap.Request.LoadOnly {
+	switch {
+	case snap.Request.LoadOnly:
 		out.State.Job = "load model"
+	case snap.Request.Img2Img != nil:
+		out.State.Job = "img2img"
 	}
 	if perBatch > 0 {
 		out.State.SamplingStep = p.Step - p.Batch*perBatch

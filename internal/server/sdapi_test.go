@@ -442,7 +442,7 @@ func TestLists(t *testing.T) {
 
 func TestNotImplemented(t *testing.T) {
 	ts := newTestServer(t, false, nil)
-	for _, path := range []string{"/sdapi/v1/img2img", "/sdapi/v1/interrogate", "/sdapi/v1/extra-single-image", "/sdapi/v1/extra-batch-images"} {
+	for _, path := range []string{"/sdapi/v1/interrogate", "/sdapi/v1/extra-single-image", "/sdapi/v1/extra-batch-images"} {
 		var e api.Error
 		ts.callJSON(t, "POST", path, map[string]any{"image": "x"}, 501, &e)
 		if e.Kind != "NotImplemented" || !strings.Contains(e.Detail, "not implemented yet") {

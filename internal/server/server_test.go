@@ -50,6 +50,7 @@ func failHook(_ context.Context, r engine.Request) error {
 type fakeGen struct {
 	mu     sync.Mutex
 	params []pipeline.Params
+	img2   []pipeline.Img2ImgParams // img2img calls
 	gates  map[string]chan struct{}
 	steps  chan string // a prompt each time it reports its first step
 }
@@ -114,6 +115,23 @@ func (f *fakeGen) generate(ctx context.Context, j pipeline.Job, p pipeline.Param
 			p.Prompt, neg, p.Steps, smp.Name, p.CFGScale, seed, p.Width, p.Height, p.ClipSkip)})
 	}
 	return out, nil
+}
+
+// img2img records the call and generates as txt2img would.
+func (f *fakeGen) img2img(ctx context.Context, j pipeline.Job, p pipeline.Img2ImgParams) ([]pipeline.Result, error) {
+	f.mu.Lock()
+	f.img2 = append(f.img2, p)
+	f.mu.Unlock()
+	if len(p.Init) > 1 {
+		p.BatchSize = len(p.Init)
+	}
+	return f.generate(ctx, j, p.Params)
+}
+
+func (f *fakeGen) lastImg2Img() pipeline.Img2ImgParams {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.img2[len(f.img2)-1]
 }
 
 func fakeLoad(_ context.Context, path, vae string) (*engine.Loaded, error) {
@@ -189,7 +207,7 @@ func newTestServer(t testing.TB, real bool, edit func(*config.Config)) *testServ
 	ts := &testServer{cfg: cfg}
 	if !real {
 		ts.gen = newFakeGen()
-		opt.Generate, opt.Load = ts.gen.generate, fakeLoad
+		opt.Generate, opt.Img2Img, opt.Load = ts.gen.generate, ts.gen.img2img, fakeLoad
 	}
 	eng, err := engine.New(opt)
 	if err != nil {

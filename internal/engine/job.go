@@ -30,10 +30,10 @@ type Request struct {
 	// Img2Img, when set, makes this an img2img job: its init images, mask
 	// and img2img settings (its embedded Params are replaced by Params).
 	Img2Img *pipeline.Img2ImgParams
-	Model  string          // checkpoint name as the catalogue knows it; "" = the default
-	VAE    string          // VAE file name, "None", or "" / "Automatic" = the checkpoint's own
-	Client string          // fairness key: clients are served round-robin
-	Save   bool            // write the PNGs under the outputs folder
+	Model   string // checkpoint name as the catalogue knows it; "" = the default
+	VAE     string // VAE file name, "None", or "" / "Automatic" = the checkpoint's own
+	Client  string // fairness key: clients are served round-robin
+	Save    bool   // write the PNGs under the outputs folder
 	// LoadOnly makes the job load Model and VAE and nothing else.
 	LoadOnly bool
 }

@@ -40,11 +40,10 @@ func (i *Info) Get(key string) (string, bool) {
 // comma, a colon or a newline becomes a JSON string (json.dumps with
 // ensure_ascii=False: quotes, backslashes and control characters escaped,
 // everything else kept); any other value is written as it is. One
-// deliberate difference: a value that itself starts and ends with a double
-// quote is quoted too, since webui's parser would JSON-decode it.
+// deliberate difference: a value that starts with a double quote is quoted
+// too, since webui's parser would read it as the start of a JSON string.
 func Quote(v string) string {
-	wrapped := len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"'
-	if !wrapped && !strings.ContainsAny(v, ",:\n") {
+	if !strings.HasPrefix(v, `"`) && !strings.ContainsAny(v, ",:\n") {
 		return v
 	}
 	var sb strings.Builder

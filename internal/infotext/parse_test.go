@@ -211,6 +211,8 @@ func TestQuote(t *testing.T) {
 		"line\nbreak":     `"line\nbreak"`,
 		`say "hi"`:        `say "hi"`, // webui quotes only for , : and newlines
 		`"wrapped"`:       `"\"wrapped\""`,
+		`"`:               `"\""`,
+		`"open`:           `"\"open"`,
 		"tab\t, \\ \x01:": `"tab\t, \\ \u0001:"`,
 		"猫, 犬":            `"猫, 犬"`,
 	}

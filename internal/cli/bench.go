@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"time"
 
@@ -56,8 +57,18 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	iters := fs.Int("iters", 10, "timed calls after the first")
 	steps := fs.Int("steps", 20, "sampling steps for --what txt2img")
 	jsonOut := fs.String("json", "", "also write the records as JSON to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed calls to this file")
+	var prof *os.File
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		prof = f
 	}
 	start := time.Now()
 	m, err := model.Load(*mf.model, model.Options{Backend: *mf.backend, DType: *mf.dtype, VAE: *mf.vae, Prediction: *mf.prediction})
@@ -94,7 +105,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := timeCalls(&rec, m, fn, *iters); err != nil {
+		if err := timeCalls(&rec, m, fn, *iters, prof); err != nil {
 			return fmt.Errorf("bench %s: %w", wt, err)
 		}
 		if wt == "txt2img" {
@@ -116,7 +127,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 }
 
 // timeCalls runs fn once (compile) then iters times, filling rec.
-func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int) error {
+func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, prof *os.File) error {
 	before := m.Runner().LoadStats()
 	t0 := time.Now()
 	if err := fn(); err != nil {
@@ -126,6 +137,11 @@ func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int) err
 	after := m.Runner().LoadStats()
 	rec.WeightsMS = ms(after.Time - before.Time)
 	rec.WeightsMiB = float64(after.Bytes-before.Bytes) / (1 << 20)
+	if prof != nil {
+		if err := pprof.StartCPUProfile(prof); err == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	var d []float64
 	for i := 0; i < iters; i++ {
 		t := time.Now()

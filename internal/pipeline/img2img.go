@@ -181,17 +181,9 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 	}
 	// 5. The schedule's tail.
 	table := modelTable(m)
-	full, err := sample.SigmasFor(smp, sched, p.Steps, sample.ScheduleParams{Table: table, SDXL: m.UNet.ADMInChannels > 0}, false)
+	sigmas, err := img2imgSigmas(smp, sched, table, m.UNet.ADMInChannels > 0, p.Steps, p.DenoisingStrength)
 	if err != nil {
 		return nil, err
-	}
-	total, tEnc := sample.Img2ImgSteps(p.Steps, p.DenoisingStrength, false)
-	if total != len(full)-1 {
-		total = len(full) - 1 // a schedule with a discarded sigma keeps its own length
-	}
-	sigmas, err := sample.Img2ImgTail(full, total, tEnc)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: img2img: %w", err)
 	}
 	opt := smp.Options()
 	if p.Eta != nil {
@@ -201,7 +193,7 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 	// 6. Sample, decode and composite each batch.
 	var results []Result
 	for b := 0; b < p.BatchCount; b++ {
-		res, err := img2imgBatch(ctx, j, &p, batchInputs{b: b, smp: smp, sched: sched, src: src, sigmas: sigmas, opt: opt,
+		res, err := img2imgBatch(ctx, j, &p, batchInputs{b: b, smp: smp, sched: sched, src: src, table: table, sigmas: sigmas, opt: opt,
 			cond: cond, uncond: uncond, init: init, keep: keep, imageCond: imageCond, prep: prep, h: h, w: w})
 		results = append(results, res...)
 		if err != nil {
@@ -209,6 +201,23 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// img2imgSigmas is webui's sample_img2img schedule: the sampler's full
+// schedule for steps, of which the last t_enc + 1 steps run.
+func img2imgSigmas(smp sample.Sampler, sched string, table *sample.Table, sdxl bool, steps int, denoise float64) ([]float64, error) {
+	full, err := sample.SigmasFor(smp, sched, steps, sample.ScheduleParams{Table: table, SDXL: sdxl}, false)
+	if err != nil {
+		return nil, err
+	}
+	// A timestep sampler's list can be longer than steps (1000 // steps
+	// stride); its tail is taken from its own length.
+	_, tEnc := sample.Img2ImgSteps(steps, denoise, false)
+	sigmas, err := sample.Img2ImgTail(full, len(full)-1, tEnc)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: img2img: %w", err)
+	}
+	return sigmas, nil
 }
 
 // alphasCumprod is the model's schedule for the timestep samplers.
@@ -225,6 +234,7 @@ type batchInputs struct {
 	smp          sample.Sampler
 	sched        string
 	src          sample.Source
+	table        *sample.Table
 	sigmas       []float64
 	opt          sample.Options
 	cond, uncond Cond
@@ -239,41 +249,9 @@ type batchInputs struct {
 func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) ([]Result, error) {
 	n, m := p.BatchSize, j.Model
 	// 1. Noise from the images' seeds; x = init + noise * sigma_start.
-	sp := sample.SeedParams{Source: in.src, SubseedStrength: p.SubseedStrength,
-		ResizeFromW: p.SeedResizeFromW, ResizeFromH: p.SeedResizeFromH}
-	if in.smp.UsesENSD {
-		sp.ENSD = p.ENSD
-	}
-	for i := 0; i < n; i++ {
-		sp.Seeds = append(sp.Seeds, p.Seed+int64(in.b*n+i))
-		sp.Subseeds = append(sp.Subseeds, p.Subseed+int64(in.b*n+i))
-	}
-	var noise sample.Noise
-	if j.Noise != nil {
-		noise = j.Noise(in.b)
-	} else {
-		rng, err := sample.NewImageRNG([3]int{4, in.h, in.w}, sp)
-		if err != nil {
-			return nil, err
-		}
-		noise = prefetch(rng)
-	}
-	x0, err := noise.Next(in.sigmas[0], in.sigmas[0])
+	x, noise, sp, err := img2imgStart(j, p, in)
 	if err != nil {
 		return nil, err
-	}
-	mult := p.NoiseMultiplier
-	if mult == 0 {
-		mult = 1
-	}
-	s0 := in.sigmas[0]
-	vp := 1.0
-	if in.smp.Timesteps {
-		vp = 1 / math.Sqrt(1+s0*s0) // the timestep samplers work on the VP latent
-	}
-	x := make([]float32, len(x0))
-	for i, v := range x0 {
-		x[i] = float32((float64(in.init[i]) + float64(v)*mult*s0) * vp)
 	}
 	// 2. The denoiser: CFG, the inpainting model's extra channels, and the
 	// mask blend denoised = init*keep + denoised*(1-keep) (webui's
@@ -282,7 +260,7 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	if in.imageCond != nil {
 		unet = concatUNet(unet, in.imageCond, n)
 	}
-	d := &Denoiser{UNet: unet, Table: modelTable(m), Prediction: m.Prediction, LatentC: 4, H: in.h, W: in.w, Scale: p.CFGScale}
+	d := &Denoiser{UNet: unet, Table: in.table, Prediction: m.Prediction, LatentC: 4, H: in.h, W: in.w, Scale: p.CFGScale}
 	for i := 0; i < n; i++ {
 		d.Cond = append(d.Cond, in.cond)
 		d.Uncond = append(d.Uncond, in.uncond)
@@ -336,6 +314,52 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 		results = append(results, Result{Image: img, Seed: sp.Seeds[i], Infotext: infotext.Format(info)})
 	}
 	return results, nil
+}
+
+// img2imgStart draws batch b's noise from its seeds (webui's ImageRNG)
+// and returns the starting latent x = init + noise * multiplier *
+// sigma_start (for the timestep samplers the variance-preserving latent,
+// divided by sqrt(1 + sigma^2)), the noise stream the sampler goes on
+// with, and the seeds.
+func img2imgStart(j Job, p *Img2ImgParams, in batchInputs) ([]float32, sample.Noise, sample.SeedParams, error) {
+	n := p.BatchSize
+	sp := sample.SeedParams{Source: in.src, SubseedStrength: p.SubseedStrength,
+		ResizeFromW: p.SeedResizeFromW, ResizeFromH: p.SeedResizeFromH}
+	if in.smp.UsesENSD {
+		sp.ENSD = p.ENSD
+	}
+	for i := 0; i < n; i++ {
+		sp.Seeds = append(sp.Seeds, p.Seed+int64(in.b*n+i))
+		sp.Subseeds = append(sp.Subseeds, p.Subseed+int64(in.b*n+i))
+	}
+	var noise sample.Noise
+	if j.Noise != nil {
+		noise = j.Noise(in.b)
+	} else {
+		rng, err := sample.NewImageRNG([3]int{4, in.h, in.w}, sp)
+		if err != nil {
+			return nil, nil, sp, err
+		}
+		noise = prefetch(rng)
+	}
+	x0, err := noise.Next(in.sigmas[0], in.sigmas[0])
+	if err != nil {
+		return nil, nil, sp, err
+	}
+	mult := p.NoiseMultiplier
+	if mult == 0 {
+		mult = 1
+	}
+	s0 := in.sigmas[0]
+	vp := 1.0
+	if in.smp.Timesteps {
+		vp = 1 / math.Sqrt(1+s0*s0)
+	}
+	x := make([]float32, len(x0))
+	for i, v := range x0 {
+		x[i] = float32((float64(in.init[i]) + float64(v)*mult*s0) * vp)
+	}
+	return x, noise, sp, nil
 }
 
 // blendLatent sets x = init*keep + x*(1-keep), elementwise.

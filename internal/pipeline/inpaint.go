@@ -21,6 +21,12 @@ func div255(a int) int {
 func flatten(img image.Image, bg color.NRGBA) *image.NRGBA {
 	b := img.Bounds()
 	out := image.NewNRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	if n, ok := img.(*image.NRGBA); ok && n.Opaque() {
+		for y := 0; y < b.Dy(); y++ {
+			copy(out.Pix[y*out.Stride:(y+1)*out.Stride], n.Pix[n.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+		return out
+	}
 	for y := 0; y < b.Dy(); y++ {
 		for x := 0; x < b.Dx(); x++ {
 			c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
@@ -285,6 +286,14 @@ func rectMask(w, h int, r image.Rectangle) *image.Gray {
 // blurred mask's reach the result is the original pixel for pixel, and
 // the kept part of the latent is pinned to the init latent.
 func TestImg2ImgInpaintWholePicture(t *testing.T) {
+	for _, invert := range []bool{false, true} {
+		t.Run(fmt.Sprintf("invert=%v", invert), func(t *testing.T) { inpaintWholePicture(t, invert) })
+	}
+}
+
+// inpaintWholePicture repaints the left half: masked there, or masked on
+// the right half and inverted.
+func inpaintWholePicture(t *testing.T, invert bool) {
 	j := i2iJob(t)
 	init := testImage(64, 64)
 	j.Noise = func(int) sample.Noise { return zeroNoise{4 * 8 * 8} }
@@ -301,6 +310,9 @@ func TestImg2ImgInpaintWholePicture(t *testing.T) {
 	}
 	p := i2iParams(init)
 	p.Mask = rectMask(64, 64, image.Rect(0, 0, 32, 64))
+	if invert {
+		p.Mask, p.InvertMask = rectMask(64, 64, image.Rect(32, 0, 64, 64)), true
+	}
 	p.MaskBlur, p.InpaintingFill, p.DenoisingStrength = 4, pipeline.FillOriginal, 0.75
 	res, err := pipeline.Img2Img(context.Background(), j, p)
 	if err != nil {
@@ -332,7 +344,11 @@ func TestImg2ImgInpaintWholePicture(t *testing.T) {
 		t.Errorf("repainted latent did not move (%g)", d)
 	}
 	info := res[0].Infotext
-	for _, want := range []string{"Denoising strength: 0.75, ", "Mask blur: 4, Version: "} {
+	wants := []string{"Denoising strength: 0.75, ", "Mask blur: 4, Version: "}
+	if invert {
+		wants = append(wants, "Mask mode: Inpaint not masked, Mask blur: 4, ")
+	}
+	for _, want := range wants {
 		if !strings.Contains(info, want) {
 			t.Errorf("infotext %q lacks %q", info, want)
 		}

@@ -48,6 +48,7 @@ type Model struct {
 
 	ckpt   *checkpoint.Checkpoint
 	runner *Runner
+	inputs inputCache // conditioning tensors reused across sampling steps
 }
 
 // Load opens the checkpoint at path (a .safetensors, .ckpt or diffusers
@@ -343,14 +344,14 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 	inputs := []*tensors.Tensor{
 		tensors.FromFlatDataAndDimensions(x, xShape...),
 		tensors.FromFlatDataAndDimensions(t, b),
-		tensors.FromFlatDataAndDimensions(context, ctxShape...),
+		m.inputs.get(context, ctxShape),
 	}
 	hasY := m.UNet.ADMInChannels > 0
 	if hasY {
 		if len(y) != b*m.UNet.ADMInChannels {
 			return nil, fmt.Errorf("model: unet: y has %d values, want %d x %d", len(y), b, m.UNet.ADMInChannels)
 		}
-		inputs = append(inputs, tensors.FromFlatDataAndDimensions(y, b, m.UNet.ADMInChannels))
+		inputs = append(inputs, m.inputs.get(y, []int{b, m.UNet.ADMInChannels}))
 	}
 	cfg := m.UNet
 	res, err := m.runner.Run("unet", func(s *nn.Scope, in []*Node) []*Node {

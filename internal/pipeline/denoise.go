@@ -29,10 +29,12 @@ type Denoiser struct {
 	Prediction string        // "eps" or "v"
 	LatentC    int           // latent channels per image (4)
 	H, W       int           // latent size
-	Cond       []Cond        // one per image
+	Cond       []Cond        // one per image; Cond and Uncond must not change after the first call
 	Uncond     []Cond        // one per image; nil disables CFG
 	Scale      float64       // CFG scale; 1 skips the unconditional pass
 	Calls      int           // CFG denoiser calls so far
+
+	batches map[string]*batchCond // conditioning per batch composition
 }
 
 // Func returns the denoiser as the samplers see it.
@@ -62,14 +64,14 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	var out []float32
 	var err error
 	if !useCFG {
-		out, err = d.run(xin, t, d.Cond)
+		out, err = d.run(xin, t, "cond", d.Cond)
 	} else if sameTokens(d.Cond, d.Uncond) {
 		both := append(append(make([]float32, 0, 2*len(xin)), xin...), xin...)
-		out, err = d.run(both, t, append(append([]Cond{}, d.Cond...), d.Uncond...))
+		out, err = d.run(both, t, "both", append(append([]Cond{}, d.Cond...), d.Uncond...))
 	} else {
 		var c, u []float32
-		if c, err = d.run(xin, t, d.Cond); err == nil {
-			u, err = d.run(xin, t, d.Uncond)
+		if c, err = d.run(xin, t, "cond", d.Cond); err == nil {
+			u, err = d.run(xin, t, "uncond", d.Uncond)
 		}
 		out = append(c, u...)
 	}
@@ -112,22 +114,38 @@ func sameTokens(a, b []Cond) bool {
 	return true
 }
 
+// batchCond is the concatenated conditioning of one batch composition.
+type batchCond struct {
+	ctx, y []float32
+	l, w   int
+}
+
 // run calls the UNet on the batch x (one image per cond) at timestep t.
-func (d *Denoiser) run(x []float32, t float32, conds []Cond) ([]float32, error) {
+// The concatenated context is built once per batch composition and the same
+// slices are passed at every step, so the model can keep them on the device.
+func (d *Denoiser) run(x []float32, t float32, key string, conds []Cond) ([]float32, error) {
 	b := len(conds)
-	l, w := conds[0].Tokens, conds[0].Width
-	ctx := make([]float32, 0, b*l*w)
-	var y []float32
-	ts := make([]float32, b)
-	for i, c := range conds {
-		if c.Tokens != l || c.Width != w {
-			return nil, fmt.Errorf("pipeline: denoise: contexts of %dx%d and %dx%d in one batch", l, w, c.Tokens, c.Width)
+	bc, ok := d.batches[key]
+	if !ok {
+		l, w := conds[0].Tokens, conds[0].Width
+		bc = &batchCond{l: l, w: w, ctx: make([]float32, 0, b*l*w)}
+		for _, c := range conds {
+			if c.Tokens != l || c.Width != w {
+				return nil, fmt.Errorf("pipeline: denoise: contexts of %dx%d and %dx%d in one batch", l, w, c.Tokens, c.Width)
+			}
+			bc.ctx = append(bc.ctx, c.Context...)
+			bc.y = append(bc.y, c.Y...)
 		}
-		ctx = append(ctx, c.Context...)
-		y = append(y, c.Y...)
+		if d.batches == nil {
+			d.batches = map[string]*batchCond{}
+		}
+		d.batches[key] = bc
+	}
+	ts := make([]float32, b)
+	for i := range ts {
 		ts[i] = t
 	}
-	return d.UNet(x, []int{b, d.LatentC, d.H, d.W}, ts, ctx, []int{b, l, w}, y)
+	return d.UNet(x, []int{b, d.LatentC, d.H, d.W}, ts, bc.ctx, []int{b, bc.l, bc.w}, bc.y)
 }
 
 // compile-time check that the model's UNet fits.

@@ -1,36 +1,56 @@
-// sdgo web UI: fills the form from /sdapi/v1 lists, submits jobs to the
-// async API (/api/v1/jobs), follows their server-sent events and shows the
-// images with their infotext.
+// sdgo web UI: fills the form from /sdapi/v1 lists, submits txt2img and
+// img2img jobs to the async API (/api/v1/jobs), follows their server-sent
+// events and shows the images with their infotext. "Send to img2img" and
+// the PNG info tab read an image's parameters back with /sdapi/v1/png-info.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { job: null, events: null, images: [], shown: -1 };
+const TABS = ["txt2img", "img2img", "pnginfo"];
+const state = {
+  tab: "txt2img", job: null, events: null, images: [], shown: -1,
+  init: null, // img2img's init image as a data: URL
+  png: null, // the PNG info tab's image: {data, parameters}
+};
 
 async function getJSON(url, opts) {
   const resp = await fetch(url, opts);
   const body = await resp.json().catch(() => null);
   if (!resp.ok) {
-    const err = new Error((body && (body.detail || body.error)) || resp.statusText);
+    const err = new Error((body && (body.detail || body.error)) || resp.statusText || `HTTP ${resp.status}`);
     err.fields = (body && body.fields) || [];
     throw err;
   }
   return body;
 }
 
-function showError(err) {
-  const box = $("error");
+const postJSON = (url, data) => getJSON(url, {
+  method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
+});
+
+// fieldElement is the element that shows a request field (loc's last part,
+// "init_images.0" included).
+function fieldElement(name) {
+  const base = String(name).split(".")[0];
+  return $({ init_images: "init-drop", sd_model_checkpoint: "model" }[base] || base);
+}
+
+// showErrorIn shows err in an error box (none hides it), marking and
+// focusing the fields the server named.
+function showErrorIn(box, err) {
   document.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
   if (!err) { box.hidden = true; return; }
   let msg = err.message || String(err);
-  for (const f of err.fields || []) {
-    const name = f.loc[f.loc.length - 1];
-    const el = $(name);
-    if (el) { el.classList.add("invalid"); if (msg === err.message) el.focus(); }
-  }
-  if (err.fields && err.fields.length) msg = err.fields.map((f) => f.loc.slice(1).join(".") + ": " + f.msg).join("\n");
+  const fields = err.fields || [];
+  fields.forEach((f, i) => {
+    const el = fieldElement(f.loc[f.loc.length - 1]);
+    if (el) { el.classList.add("invalid"); if (i === 0) el.focus(); }
+  });
+  if (fields.length) msg = fields.map((f) => (f.loc.slice(1).join(".") || "request") + ": " + f.msg).join("\n");
   box.textContent = msg;
   box.hidden = false;
 }
+
+const showError = (err) => showErrorIn($("error"), err);
 
 function fillSelect(sel, items, value) {
   sel.replaceChildren(...items.map(([v, label]) => new Option(label, v, false, v === value)));
@@ -47,15 +67,31 @@ async function loadLists() {
   $("model-status").textContent = models.length ? "" : "no checkpoint found: put one in the models folder";
 }
 
+function selectTab(name) {
+  if (!TABS.includes(name)) name = "txt2img";
+  state.tab = name;
+  document.querySelectorAll("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
+  $("txt2img").hidden = name === "pnginfo";
+  $("pnginfo").hidden = name !== "pnginfo";
+  $("img2img-fields").hidden = name !== "img2img";
+  if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
+}
+
 function request() {
   const num = (id) => Number($(id).value);
-  return {
+  const r = {
     prompt: $("prompt").value, negative_prompt: $("negative_prompt").value,
     sampler_name: $("sampler_name").value, scheduler: $("scheduler").value,
     steps: num("steps"), width: num("width"), height: num("height"), cfg_scale: num("cfg_scale"),
     seed: num("seed"), n_iter: num("n_iter"), batch_size: num("batch_size"),
     override_settings: $("model").value ? { sd_model_checkpoint: $("model").value } : {},
   };
+  if (state.tab === "img2img") {
+    r.init_images = [state.init];
+    r.denoising_strength = num("denoising_strength");
+    r.resize_mode = num("resize_mode");
+  }
+  return r;
 }
 
 function setBusy(busy) {
@@ -66,15 +102,19 @@ function setBusy(busy) {
 
 async function generate(ev) {
   if (ev) ev.preventDefault();
-  if (state.job) return;
+  if (state.job || state.tab === "pnginfo") return;
   showError(null);
+  if (state.tab === "img2img" && !state.init) {
+    const err = new Error("img2img needs an init image");
+    err.fields = [{ loc: ["body", "init_images"], msg: "drop or choose an image, or use “Send to img2img” on a result" }];
+    showError(err);
+    return;
+  }
   setBusy(true);
   $("bar").value = 0;
   $("progress-text").textContent = "queued";
   try {
-    const job = await getJSON("/api/v1/jobs", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(request()),
-    });
+    const job = await postJSON("/api/v1/jobs", request());
     state.job = job.id;
     follow(job.id);
   } catch (err) {
@@ -128,6 +168,8 @@ function finish(job) {
     state.images = job.images;
     renderGallery();
     show(0);
+  } else if (state.shown >= 0) {
+    show(state.shown); // put back the last result over the preview
   }
 }
 
@@ -153,12 +195,130 @@ function show(i) {
   $("placeholder").hidden = true;
   $("infotext").textContent = im.infotext;
   $("infotext").hidden = false;
+  $("image-actions").hidden = false;
+  showErrorIn($("image-error"), null);
   [...$("gallery").children].forEach((c, k) => c.classList.toggle("selected", k === i));
 }
 
 async function cancel() {
   if (!state.job) return;
   try { await getJSON(`/api/v1/jobs/${state.job}`, { method: "DELETE" }); } catch (err) { showError(err); }
+}
+
+// readDataURL reads a file or blob as a data: URL.
+function readDataURL(blob) {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(r.result);
+    r.onerror = () => reject(r.error || new Error("could not read the file"));
+    r.readAsDataURL(blob);
+  });
+}
+
+// imageFile checks that a dropped or chosen file is an image.
+function imageFile(file) {
+  if (!file) throw new Error("no file");
+  if (!/^image\//.test(file.type)) throw new Error(`${file.name} is not an image (${file.type || "unknown type"})`);
+  return file;
+}
+
+// dropZone makes el take a dropped image file (and open the chooser input
+// when clicked or on Enter), calling onFile with it.
+function dropZone(el, input, onFile) {
+  const take = (file) => { if (file) onFile(file); };
+  el.addEventListener("dragover", (e) => { e.preventDefault(); el.classList.add("over"); });
+  el.addEventListener("dragleave", () => el.classList.remove("over"));
+  el.addEventListener("drop", (e) => {
+    e.preventDefault();
+    el.classList.remove("over");
+    take(e.dataTransfer.files[0]);
+  });
+  el.addEventListener("click", () => input.click());
+  el.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.ctrlKey && !e.metaKey) input.click(); });
+  input.addEventListener("change", () => { take(input.files[0]); input.value = ""; });
+}
+
+function setInit(data) {
+  state.init = data;
+  $("init-image").src = data;
+  $("init-image").hidden = false;
+  $("init-empty").hidden = true;
+  $("init-drop").classList.remove("invalid");
+}
+
+function setDenoising(v) {
+  $("denoising_strength").value = v;
+  $("denoising-value").textContent = $("denoising_strength").value;
+}
+
+// applyParameters fills the form from png-info's parameters (webui's
+// infotext keys); fields the infotext lacks keep their values.
+function applyParameters(p) {
+  $("prompt").value = p["Prompt"] || "";
+  $("negative_prompt").value = p["Negative prompt"] || "";
+  const set = (id, v) => { if (v !== undefined && v !== null && v !== "") $(id).value = v; };
+  set("steps", p["Steps"]);
+  set("cfg_scale", p["CFG scale"]);
+  set("seed", p["Seed"]);
+  set("width", p["Size-1"]);
+  set("height", p["Size-2"]);
+  const choose = (id, v) => {
+    if ([...$(id).options].some((o) => o.value === v)) $(id).value = v;
+  };
+  choose("sampler_name", p["Sampler"]);
+  choose("scheduler", p["Schedule type"]);
+  if (p["Denoising strength"] !== undefined) setDenoising(p["Denoising strength"]);
+}
+
+const pngInfo = (data) => postJSON("/sdapi/v1/png-info", { image: data });
+
+// sendResult sends the shown image's parameters to a tab (and the image
+// itself to img2img).
+async function sendResult(tab) {
+  const im = state.images[state.shown];
+  if (!im) return;
+  showErrorIn($("image-error"), null);
+  try {
+    const resp = await fetch(im.url);
+    if (!resp.ok) throw new Error(`the server no longer has this image (${resp.status}): generate it again`);
+    const data = await readDataURL(await resp.blob());
+    applyParameters((await pngInfo(data)).parameters);
+    if (tab === "img2img") setInit(data);
+    selectTab(tab);
+    $("prompt").focus();
+  } catch (err) {
+    showErrorIn($("image-error"), err);
+  }
+}
+
+async function loadPNG(file) {
+  const box = $("png-error");
+  showErrorIn(box, null);
+  state.png = null;
+  $("png-to-txt2img").disabled = $("png-to-img2img").disabled = true;
+  try {
+    const data = await readDataURL(imageFile(file));
+    $("png-image").src = data;
+    $("png-image").hidden = false;
+    $("png-empty").hidden = true;
+    const info = await pngInfo(data);
+    const other = Object.entries(info.items || {}).map(([k, v]) => `${k}: ${v}`).join("\n");
+    $("png-text").textContent = info.info || other || "This image has no generation parameters.";
+    $("png-text").hidden = false;
+    state.png = { data, parameters: info.parameters };
+    $("png-to-txt2img").disabled = !info.info;
+    $("png-to-img2img").disabled = false;
+  } catch (err) {
+    showErrorIn(box, err);
+  }
+}
+
+function sendPNG(tab) {
+  if (!state.png) return;
+  if (state.png.parameters && state.png.parameters["Prompt"] !== undefined) applyParameters(state.png.parameters);
+  if (tab === "img2img") setInit(state.png.data);
+  selectTab(tab);
+  $("prompt").focus();
 }
 
 function init() {
@@ -168,10 +328,22 @@ function init() {
   $("recycle").addEventListener("click", () => {
     if (state.shown >= 0) $("seed").value = state.images[state.shown].seed;
   });
+  document.querySelectorAll("[role=tab]").forEach((b) => b.addEventListener("click", () => selectTab(b.dataset.tab)));
+  $("denoising_strength").addEventListener("input", () => setDenoising($("denoising_strength").value));
+  $("send-img2img").addEventListener("click", () => sendResult("img2img"));
+  $("send-txt2img").addEventListener("click", () => sendResult("txt2img"));
+  $("png-to-txt2img").addEventListener("click", () => sendPNG("txt2img"));
+  $("png-to-img2img").addEventListener("click", () => sendPNG("img2img"));
+  dropZone($("init-drop"), $("init-file"), (file) => {
+    try { imageFile(file); } catch (err) { showError(err); return; }
+    readDataURL(file).then(setInit).catch(showError);
+  });
+  dropZone($("png-drop"), $("png-file"), loadPNG);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) generate(e);
     if (e.key === "Escape" && state.job) cancel();
   });
+  selectTab(location.hash.slice(1));
   loadLists().catch(showError);
 }
 

@@ -3,7 +3,6 @@ package unet_test
 import (
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -20,28 +19,9 @@ import (
 	"sdgo/internal/unet"
 )
 
-var (
-	backendOnce sync.Once
-	backend     backends.Backend
-	backendErr  error
-)
-
-// goBackend is the pure-Go backend with ops executed one after the other.
-// GoMLX v0.26's default (ops in parallel when one program runs) can
-// deadlock: every pool slot gets taken by an op whose DotGeneral then waits
-// in workersPool.WaitToStart for a slot of its own (seen here on 2 cores in
-// about half the runs). With ops_sequential only the DotGeneral kernels use
-// the pool, which cannot deadlock. testutil.Backend uses the default
-// config, so this package keeps its own backend until that changes; no
-// tensor crosses between the two.
-func goBackend(t testing.TB) backends.Backend {
-	t.Helper()
-	backendOnce.Do(func() { backend, backendErr = backends.NewWithConfig("go:ops_sequential") })
-	if backendErr != nil {
-		t.Fatal(backendErr)
-	}
-	return backend
-}
+// goBackend is testutil's shared pure-Go backend (ops run sequentially:
+// GoMLX v0.26's parallel scheduler can deadlock on 2 cores).
+func goBackend(t testing.TB) backends.Backend { return testutil.Backend(t) }
 
 // tinyUNet is the tiny SD1 UNet compiled on the go backend.
 type tinyUNet struct {

@@ -56,6 +56,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	intFlag(fs, &h, []string{"H", "height"}, 512, "image height in pixels")
 	iters := fs.Int("iters", 10, "timed calls after the first")
 	steps := fs.Int("steps", 20, "sampling steps for --what txt2img")
+	sampler := fs.String("sampler", "Euler a", "sampler for --what txt2img")
 	jsonOut := fs.String("json", "", "also write the records as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed calls to this file")
 	var prof *os.File
@@ -98,7 +99,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			fn, err = vaeCall(m, *batch, h/8, w/8)
 		case "txt2img":
 			rec.Batch = 1
-			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, &rec)
+			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *sampler, &rec)
 		default:
 			return usagef("--what %q: use unet, text, vae, txt2img or all", wt)
 		}
@@ -216,13 +217,13 @@ func vaeCall(m *model.Model, b, h, w int) (func() error, error) {
 }
 
 // txt2imgCall is one whole image: prompt to PNG bytes.
-func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps int, rec *benchRecord) (func() error, error) {
+func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps int, sampler string, rec *benchRecord) (func() error, error) {
 	tok, err := findTokenizer(mf)
 	if err != nil {
 		return nil, err
 	}
 	p := pipeline.Params{Prompt: "a photograph of an astronaut riding a horse", Width: w, Height: h, Steps: steps,
-		CFGScale: 7, Sampler: "Euler a", Seed: 1}
+		CFGScale: 7, Sampler: sampler, Seed: 1}
 	return func() error {
 		var st pipeline.Stats
 		res, err := pipeline.Txt2Img(ctx, pipeline.Job{Model: m, Tok: tok, Stats: &st}, p)

@@ -31,8 +31,13 @@ type Denoiser struct {
 	H, W       int           // latent size
 	Cond       []Cond        // one per image; Cond and Uncond must not change after the first call
 	Uncond     []Cond        // one per image; nil disables CFG
-	Scale      float64       // CFG scale; 1 skips the unconditional pass
-	Calls      int           // CFG denoiser calls so far
+	// Sched, when set, replaces Cond and Uncond: one per image, the
+	// conditioning of each step (prompt editing, alternation) and the AND
+	// parts of composable diffusion. The step is the number of earlier
+	// calls (Calls), as webui's CFGDenoiser counts it.
+	Sched []ImageConds
+	Scale float64 // CFG scale; 1 skips the unconditional pass
+	Calls int     // CFG denoiser calls so far
 
 	batches map[string]*batchCond // conditioning per batch composition
 }
@@ -40,16 +45,61 @@ type Denoiser struct {
 // Func returns the denoiser as the samplers see it.
 func (d *Denoiser) Func() sample.Denoiser { return d.Denoise }
 
+// part is one positive conditioning of one image in a denoiser call.
+type part struct {
+	image  int
+	weight float64
+}
+
+// compose returns the conditioning of this step: the positive conds (each
+// with its image and weight), the negative ones (one per image or nil) and
+// a key naming the composition.
+func (d *Denoiser) compose(step int) (conds []Cond, parts []part, unconds []Cond, key string) {
+	if d.Sched == nil {
+		for i, c := range d.Cond {
+			conds = append(conds, c)
+			parts = append(parts, part{i, 1})
+		}
+		return conds, parts, d.Uncond, ""
+	}
+	kb := make([]byte, 0, 16)
+	for i, ic := range d.Sched {
+		for _, p := range ic.Parts {
+			k := p.Sched.At(step)
+			conds = append(conds, p.Sched[k].Cond)
+			parts = append(parts, part{i, p.Weight})
+			kb = fmt.Appendf(kb, "%d,", k)
+		}
+		if ic.Uncond != nil {
+			k := ic.Uncond.At(step)
+			unconds = append(unconds, ic.Uncond[k].Cond)
+			kb = fmt.Appendf(kb, "u%d;", k)
+		}
+	}
+	if len(unconds) != len(d.Sched) {
+		unconds = nil
+	}
+	return conds, parts, unconds, string(kb)
+}
+
 // Denoise returns the denoised prediction for x (the whole batch) at sigma.
 //
 // k-diffusion (external.py): c_in = 1/sqrt(sigma^2+1); eps models give
 // denoised = x - sigma*eps; v models give denoised = x*c_skip + v*c_out with
 // c_skip = 1/(sigma^2+1), c_out = -sigma/sqrt(sigma^2+1). The UNet sees the
-// continuous timestep sigma_to_t(sigma). CFG: uncond + (cond - uncond)*scale,
-// cond and uncond in one batch when their token counts match.
+// continuous timestep sigma_to_t(sigma). CFG with composable diffusion
+// (webui's combine_denoised): uncond + sum_k w_k*(cond_k - uncond)*scale
+// over the image's AND parts; cond and uncond in one batch when their token
+// counts match (AND parts of different lengths are padded with their last
+// token vector, as webui does).
 func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
+	step := d.Calls
 	d.Calls++
+	conds, parts, unconds, key := d.compose(step)
 	n := len(d.Cond)
+	if d.Sched != nil {
+		n = len(d.Sched)
+	}
 	per := d.LatentC * d.H * d.W
 	if len(x) != n*per {
 		return nil, fmt.Errorf("pipeline: denoise: latent has %d values, want %d images x %d", len(x), n, per)
@@ -60,18 +110,30 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	for i, v := range x {
 		xin[i] = float32(float64(v) * cin)
 	}
-	useCFG := d.Uncond != nil && d.Scale != 1
-	var out []float32
+	// The cond batch: each image's latent once per AND part.
+	xc := xin
+	if len(parts) != n {
+		xc = make([]float32, 0, len(parts)*per)
+		for _, p := range parts {
+			xc = append(xc, xin[p.image*per:(p.image+1)*per]...)
+		}
+	}
+	simple := len(parts) == n
+	for _, p := range parts {
+		simple = simple && p.weight == 1
+	}
+	useCFG := unconds != nil && (d.Scale != 1 || !simple)
+	var out []float32 // model outputs: the cond batch, then (with CFG) the uncond batch
 	var err error
 	if !useCFG {
-		out, err = d.run(xin, t, "cond", d.Cond)
-	} else if sameTokens(d.Cond, d.Uncond) {
-		both := append(append(make([]float32, 0, 2*len(xin)), xin...), xin...)
-		out, err = d.run(both, t, "both", append(append([]Cond{}, d.Cond...), d.Uncond...))
+		out, err = d.run(xc, t, "cond"+key, conds)
+	} else if padTokens(conds) == padTokens(unconds) {
+		both := append(append(make([]float32, 0, len(xc)+len(xin)), xc...), xin...)
+		out, err = d.run(both, t, "both"+key, append(append([]Cond{}, conds...), unconds...))
 	} else {
 		var c, u []float32
-		if c, err = d.run(xin, t, "cond", d.Cond); err == nil {
-			u, err = d.run(xin, t, "uncond", d.Uncond)
+		if c, err = d.run(xc, t, "cond"+key, conds); err == nil {
+			u, err = d.run(xin, t, "uncond"+key, unconds)
 		}
 		out = append(c, u...)
 	}
@@ -79,14 +141,28 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 		return nil, err
 	}
 	den := make([]float32, len(x))
-	for i := range x {
-		if useCFG {
-			c := d.toDenoised(x[i], out[i], sigma)
-			u := d.toDenoised(x[i], out[len(x)+i], sigma)
-			den[i] = float32(u + (c-u)*d.Scale)
-		} else {
+	if !useCFG {
+		for i := range x {
 			den[i] = float32(d.toDenoised(x[i], out[i], sigma))
 		}
+		return den, nil
+	}
+	acc := make([]float64, len(x))
+	uoff := len(xc)
+	for i := range x {
+		acc[i] = d.toDenoised(x[i], out[uoff+i], sigma)
+	}
+	for k, p := range parts {
+		w := p.weight * d.Scale
+		for j := 0; j < per; j++ {
+			i := p.image*per + j
+			c := d.toDenoised(x[i], out[k*per+j], sigma)
+			u := d.toDenoised(x[i], out[uoff+i], sigma)
+			acc[i] += (c - u) * w
+		}
+	}
+	for i, v := range acc {
+		den[i] = float32(v)
 	}
 	return den, nil
 }
@@ -100,18 +176,13 @@ func (d *Denoiser) toDenoised(x, out float32, sigma float64) float64 {
 	return float64(x) - sigma*float64(out)
 }
 
-func sameTokens(a, b []Cond) bool {
-	for i := range a {
-		if a[i].Tokens != b[i].Tokens {
-			return false
-		}
+// padTokens is the token count a batch of conds is padded to: the longest.
+func padTokens(cs []Cond) int {
+	l := 0
+	for _, c := range cs {
+		l = max(l, c.Tokens)
 	}
-	for i := range b {
-		if b[i].Tokens != a[0].Tokens {
-			return false
-		}
-	}
-	return true
+	return l
 }
 
 // batchCond is the concatenated conditioning of one batch composition.
@@ -127,13 +198,18 @@ func (d *Denoiser) run(x []float32, t float32, key string, conds []Cond) ([]floa
 	b := len(conds)
 	bc, ok := d.batches[key]
 	if !ok {
-		l, w := conds[0].Tokens, conds[0].Width
+		l, w := padTokens(conds), conds[0].Width
 		bc = &batchCond{l: l, w: w, ctx: make([]float32, 0, b*l*w)}
 		for _, c := range conds {
-			if c.Tokens != l || c.Width != w {
+			if c.Width != w {
 				return nil, fmt.Errorf("pipeline: denoise: contexts of %dx%d and %dx%d in one batch", l, w, c.Tokens, c.Width)
 			}
 			bc.ctx = append(bc.ctx, c.Context...)
+			// Shorter contexts repeat their last token vector (webui's
+			// reconstruct_multicond_batch).
+			for k := c.Tokens; k < l; k++ {
+				bc.ctx = append(bc.ctx, c.Context[(c.Tokens-1)*w:c.Tokens*w]...)
+			}
 			bc.y = append(bc.y, c.Y...)
 		}
 		if d.batches == nil {

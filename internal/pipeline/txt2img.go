@@ -188,14 +188,11 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	// 2. Conditioning, once per job (every image shares the prompt).
 	start := time.Now()
 	cd := Conditioner{Model: m, Tok: j.Tok, ClipSkip: p.ClipSkip}
-	cond, err := cd.Encode(p.Prompt, false, Size{p.Width, p.Height})
+	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {
 		return nil, err
 	}
-	uncond, err := cd.Encode(p.NegativePrompt, true, Size{p.Width, p.Height})
-	if err != nil {
-		return nil, err
-	}
+	cond, uncond := conds.First()
 	j.since(&j.stat().Cond, start)
 	j.trace("cond", cond.Context)
 	j.trace("uncond", uncond.Context)
@@ -251,8 +248,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		d := &Denoiser{UNet: timedUNet(m.RunUNet, j.Stats), Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w,
 			Scale: p.CFGScale}
 		for i := 0; i < p.BatchSize; i++ {
-			d.Cond = append(d.Cond, cond)
-			d.Uncond = append(d.Uncond, uncond)
+			d.Sched = append(d.Sched, conds)
 		}
 		first := b * p.BatchSize
 		cb := func(s sample.Step) error {

@@ -56,6 +56,7 @@ type hub struct {
 	redirect bool              // answer resolve with a 302 to a CDN path, as the hub does for LFS files
 	token    string            // required bearer token ("" = none)
 	cutAfter int               // the first download request stops after this many bytes (0 = never)
+	noRange  bool              // ignore Range and always send the whole file with 200
 
 	mu     sync.Mutex
 	ranges []string // Range header of each download request
@@ -119,6 +120,11 @@ func (h *hub) serve(w http.ResponseWriter, r *http.Request, data []byte) {
 		w.WriteHeader(http.StatusOK)
 		w.Write(data[:h.cutAfter])
 		// Returning short of Content-Length makes the server close the connection.
+		return
+	}
+	if h.noRange {
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		w.Write(data)
 		return
 	}
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
@@ -326,5 +332,45 @@ func TestParseRef(t *testing.T) {
 		if repo != tc.repo || file != tc.file || (tc.repo == "") != (err != nil) {
 			t.Errorf("ParseRef(%q) = %q, %q, %v; want %q, %q", tc.in, repo, file, err, tc.repo, tc.file)
 		}
+	}
+}
+
+// TestPullPartFile covers a .part left by an earlier run: a server that
+// ignores Range restarts from zero, a complete .part is only checked.
+func TestPullPartFile(t *testing.T) {
+	data, sha := tinyModel(t)
+	tests := []struct {
+		name    string
+		part    []byte
+		noRange bool
+		ranges  string
+	}{
+		{"server ignores Range", []byte("garbage that must be replaced"), true, "bytes=29-"},
+		{"part already complete", data, false, "bytes=" + strconv.Itoa(len(data)) + "-"},
+		{"part is a prefix", data[:12345], false, "bytes=12345-"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &hub{files: map[string][]byte{"model.safetensors": data}, noRange: tc.noRange}
+			dir := t.TempDir()
+			dest := filepath.Join(dir, "Stable-diffusion", "model.safetensors")
+			os.MkdirAll(filepath.Dir(dest), 0o755)
+			if err := os.WriteFile(dest+".part", tc.part, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := modelstore.PullFile(context.Background(), modelstore.Options{Endpoint: newHub(t, h), Dir: dir}, "test/tiny", "model.safetensors", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.SHA256 != sha {
+				t.Errorf("sha %s, want %s", r.SHA256, sha)
+			}
+			if got, _ := os.ReadFile(dest); !bytes.Equal(got, data) {
+				t.Errorf("final file differs from the fixture")
+			}
+			if strings.Join(h.ranges, "|") != tc.ranges {
+				t.Errorf("Range headers %q, want %q", h.ranges, tc.ranges)
+			}
+		})
 	}
 }

@@ -113,7 +113,11 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
 	fs.Float64Var(&eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
 	stringFlag(fs, &out, []string{"o", "output"}, "outputs", "output PNG file, or a folder for several images")
+	extras := addPromptExtras(fs)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := extras.apply(fs, &p); err != nil {
 		return err
 	}
 	if eta >= 0 {

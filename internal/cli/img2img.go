@@ -88,7 +88,11 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	fs.IntVar(&p.InpaintFullResPadding, "inpaint-full-res-padding", 32, "only masked: padding around the mask in pixels")
 	fs.BoolVar(&p.InvertMask, "invert-mask", false, "repaint what is not masked")
 	fs.Float64Var(&p.NoiseMultiplier, "noise-multiplier", 1, "initial noise multiplier")
+	extras := addPromptExtras(fs)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := extras.apply(fs, &p.Params); err != nil {
 		return err
 	}
 	if err := g.apply(&p.Params); err != nil {

@@ -13,7 +13,7 @@ import (
 var layer = map[string]int{
 	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0, "imagefile": 1,
 	"nn": 1, "sample": 1, "checkpoint": 1,
-	"clip": 2, "unet": 2, "vae": 2, "lora": 2,
+	"clip": 2, "unet": 2, "vae": 2, "lora": 2, "modelstore": 2,
 	"model":    3,
 	"pipeline": 4, "verify": 5, "engine": 5,
 	"server": 6,

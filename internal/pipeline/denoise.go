@@ -62,14 +62,28 @@ func (d *Denoiser) compose(step int) (conds []Cond, parts []part, unconds []Cond
 		}
 		return conds, parts, d.Uncond, ""
 	}
+	// Part-major order (every image's first part, then every image's
+	// second, ...): with equal part counts batch row r is image r mod n in
+	// the cond and uncond halves alike, which concatUNet relies on.
 	kb := make([]byte, 0, 16)
-	for i, ic := range d.Sched {
-		for _, p := range ic.Parts {
+	for j := 0; ; j++ {
+		more := false
+		for i, ic := range d.Sched {
+			if j >= len(ic.Parts) {
+				continue
+			}
+			more = true
+			p := ic.Parts[j]
 			k := p.Sched.At(step)
 			conds = append(conds, p.Sched[k].Cond)
 			parts = append(parts, part{i, p.Weight})
 			kb = fmt.Appendf(kb, "%d,", k)
 		}
+		if !more {
+			break
+		}
+	}
+	for _, ic := range d.Sched {
 		if ic.Uncond != nil {
 			k := ic.Uncond.At(step)
 			unconds = append(unconds, ic.Uncond[k].Cond)

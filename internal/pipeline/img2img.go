@@ -152,11 +152,7 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 	// 3. Conditioning, once per job.
 	start := time.Now()
 	cd := Conditioner{Model: m, Tok: j.Tok, ClipSkip: p.ClipSkip}
-	cond, err := cd.Encode(p.Prompt, false, Size{p.Width, p.Height})
-	if err != nil {
-		return nil, err
-	}
-	uncond, err := cd.Encode(p.NegativePrompt, true, Size{p.Width, p.Height})
+	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +190,7 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 	var results []Result
 	for b := 0; b < p.BatchCount; b++ {
 		res, err := img2imgBatch(ctx, j, &p, batchInputs{b: b, smp: smp, sched: sched, src: src, table: table, sigmas: sigmas, opt: opt,
-			cond: cond, uncond: uncond, init: init, keep: keep, imageCond: imageCond, prep: prep, h: h, w: w})
+			conds: conds, init: init, keep: keep, imageCond: imageCond, prep: prep, h: h, w: w})
 		results = append(results, res...)
 		if err != nil {
 			return results, err
@@ -230,18 +226,18 @@ func alphasCumprod(j Job) []float32 {
 
 // batchInputs is what one batch of an img2img job shares with the others.
 type batchInputs struct {
-	b            int
-	smp          sample.Sampler
-	sched        string
-	src          sample.Source
-	table        *sample.Table
-	sigmas       []float64
-	opt          sample.Options
-	cond, uncond Cond
-	init, keep   []float32
-	imageCond    []float32
-	prep         *img2imgPrep
-	h, w         int
+	b          int
+	smp        sample.Sampler
+	sched      string
+	src        sample.Source
+	table      *sample.Table
+	sigmas     []float64
+	opt        sample.Options
+	conds      ImageConds
+	init, keep []float32
+	imageCond  []float32
+	prep       *img2imgPrep
+	h, w       int
 }
 
 // img2imgBatch runs batch b: noise, sampling with the mask blend, the
@@ -262,8 +258,7 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	}
 	d := &Denoiser{UNet: unet, Table: in.table, Prediction: m.Prediction, LatentC: 4, H: in.h, W: in.w, Scale: p.CFGScale}
 	for i := 0; i < n; i++ {
-		d.Cond = append(d.Cond, in.cond)
-		d.Uncond = append(d.Uncond, in.uncond)
+		d.Sched = append(d.Sched, in.conds)
 	}
 	den := sample.Denoiser(d.Denoise)
 	if in.keep != nil {

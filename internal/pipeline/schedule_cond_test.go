@@ -125,8 +125,8 @@ func TestComposableDiffusion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One batch: image 0's two parts, image 1's two parts, then two unconds.
-	if want := []float32{1, 2, 1, 2, 0, 0}; !slices.Equal(calls[0], want) {
+	// One batch: both images' first parts, their second parts, then two unconds.
+	if want := []float32{1, 1, 2, 2, 0, 0}; !slices.Equal(calls[0], want) {
 		t.Errorf("batch contexts = %v, want %v", calls[0], want)
 	}
 	// denoised = x - sigma*eps; eps is the context id.

@@ -40,6 +40,7 @@ type Denoiser struct {
 	Calls int     // CFG denoiser calls so far
 
 	batches map[string]*batchCond // conditioning per batch composition
+	acc     []float64             // CFG accumulator, reused across calls
 }
 
 // Func returns the denoiser as the samplers see it.
@@ -154,25 +155,40 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	// denoised = a*x + b*out (eps: a = 1, b = -sigma; v: a = c_skip,
+	// b = c_out); in the CFG difference cond - uncond the a*x terms cancel.
+	a, b := d.coefficients(sigma)
 	den := make([]float32, len(x))
 	if !useCFG {
-		for i := range x {
-			den[i] = float32(d.toDenoised(x[i], out[i], sigma))
+		for i, xv := range x {
+			den[i] = float32(a*float64(xv) + b*float64(out[i]))
 		}
 		return den, nil
 	}
-	acc := make([]float64, len(x))
 	uoff := len(xc)
-	for i := range x {
-		acc[i] = d.toDenoised(x[i], out[uoff+i], sigma)
+	u := out[uoff:]
+	if len(parts) == n && simple {
+		s := b * d.Scale
+		for i, xv := range x {
+			ou := float64(u[i])
+			den[i] = float32(a*float64(xv) + b*ou + (float64(out[i])-ou)*s)
+		}
+		return den, nil
+	}
+	if cap(d.acc) < len(x) {
+		d.acc = make([]float64, len(x))
+	}
+	acc := d.acc[:len(x)]
+	for i, xv := range x {
+		acc[i] = a*float64(xv) + b*float64(u[i])
 	}
 	for k, p := range parts {
-		w := p.weight * d.Scale
-		for j := 0; j < per; j++ {
-			i := p.image*per + j
-			c := d.toDenoised(x[i], out[k*per+j], sigma)
-			u := d.toDenoised(x[i], out[uoff+i], sigma)
-			acc[i] += (c - u) * w
+		s := b * p.weight * d.Scale
+		oc := out[k*per : (k+1)*per]
+		ou := u[p.image*per : (p.image+1)*per]
+		ac := acc[p.image*per : (p.image+1)*per]
+		for j := range oc {
+			ac[j] += (float64(oc[j]) - float64(ou[j])) * s
 		}
 	}
 	for i, v := range acc {
@@ -181,13 +197,15 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	return den, nil
 }
 
-// toDenoised converts one model output value to the denoised value.
-func (d *Denoiser) toDenoised(x, out float32, sigma float64) float64 {
+// coefficients returns a and b with denoised = a*x + b*model_output for
+// the model's prediction type (k-diffusion's CompVisDenoiser and
+// CompVisVDenoiser with sigma_data 1).
+func (d *Denoiser) coefficients(sigma float64) (a, b float64) {
 	if d.Prediction == "v" {
 		s2 := sigma*sigma + 1
-		return float64(x)/s2 - float64(out)*sigma/math.Sqrt(s2)
+		return 1 / s2, -sigma / math.Sqrt(s2)
 	}
-	return float64(x) - sigma*float64(out)
+	return 1, -sigma
 }
 
 // padTokens is the token count a batch of conds is padded to: the longest.

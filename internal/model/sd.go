@@ -288,11 +288,26 @@ func (m *Model) EncodeText(i int, ids [][]int, skip int) (TextOutput, error) {
 	if i < 0 || i >= len(m.Text) {
 		return TextOutput{}, fmt.Errorf("model: text encoder %d of %d", i, len(m.Text))
 	}
-	te := m.Text[i]
-	out := te.Output
+	out := m.Text[i].Output
 	if skip > 0 && m.Family == checkpoint.SD1 {
 		out = clip.SD1Output(skip)
 	}
+	return m.encodeText(i, ids, out)
+}
+
+// EncodeTextLayer runs text encoder i and returns hidden state -skip (1 =
+// last layer), through the final LayerNorm when finalNorm, whatever the
+// family's own conditioning takes; the fixture runner checks encoders with
+// it.
+func (m *Model) EncodeTextLayer(i int, ids [][]int, skip int, finalNorm bool) (TextOutput, error) {
+	if i < 0 || i >= len(m.Text) {
+		return TextOutput{}, fmt.Errorf("model: text encoder %d of %d", i, len(m.Text))
+	}
+	return m.encodeText(i, ids, clip.Output{Skip: skip, FinalNorm: finalNorm})
+}
+
+func (m *Model) encodeText(i int, ids [][]int, out clip.Output) (TextOutput, error) {
+	te := m.Text[i]
 	b := len(ids)
 	if b == 0 {
 		return TextOutput{}, fmt.Errorf("model: encode text: no rows")

@@ -77,7 +77,7 @@ func (m *Model) ApplyLoRAParts(path string, te, unet float64) error {
 			TE: te, UNet: unet, Unmatched: p.Unmatched, file: f,
 		}),
 	}
-	m.runner = NewRunner(m.runner.Backend(), next, m.runner.DType())
+	m.replaceRunner(next)
 	return nil
 }
 
@@ -93,7 +93,7 @@ func (m *Model) ClearLoRAs() {
 	if len(cur.patches) == 0 {
 		return
 	}
-	m.runner = NewRunner(m.runner.Backend(), cur.base, m.runner.DType())
+	m.replaceRunner(cur.base)
 }
 
 // loraSource returns the runner's source as a loraSource (one without

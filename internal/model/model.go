@@ -96,3 +96,33 @@ func (r *Runner) LoadStats() LoadStats {
 	defer r.loader.mu.Unlock()
 	return r.loader.stats
 }
+
+// Close frees the compiled graphs and the backend with the weights it holds
+// on the device (a model switch on a GPU would otherwise keep both models'
+// weights). The runner must not be used afterwards.
+func (r *Runner) Close() {
+	r.release()
+	_ = catch(r.backend.Finalize)
+}
+
+// release frees the compiled graphs and the weights' device buffers but
+// keeps the backend, for a runner replaced by another on the same backend.
+func (r *Runner) release() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_ = catch(func() {
+		for k, e := range r.execs {
+			e.Finalize()
+			delete(r.execs, k)
+		}
+		r.ctx.Finalize()
+	})
+}
+
+// replaceRunner swaps in a runner over src on the same backend and frees
+// the old one's graphs and device weights.
+func (m *Model) replaceRunner(src Source) {
+	old := m.runner
+	m.runner = NewRunner(old.Backend(), src, old.DType())
+	old.release()
+}

@@ -265,8 +265,14 @@ func parseHints(raw json.RawMessage) map[string]json.RawMessage {
 	return out
 }
 
-// Close releases the checkpoint.
-func (m *Model) Close() error { return m.ckpt.Close() }
+// Close releases the compiled graphs, the device memory and the
+// checkpoint. The model must not be used afterwards.
+func (m *Model) Close() error {
+	if m.runner != nil {
+		m.runner.Close()
+	}
+	return m.ckpt.Close()
+}
 
 // Checkpoint returns the opened checkpoint.
 func (m *Model) Checkpoint() *checkpoint.Checkpoint { return m.ckpt }

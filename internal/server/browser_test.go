@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -160,7 +162,11 @@ func fetchPNG(t *testing.T, base string, im shownImage) []byte {
 // info tab reads that image's parameters back and sends them to txt2img;
 // "Send to img2img" carries the image and its parameters over, and an
 // img2img at a lower denoising strength submitted with Ctrl+Enter shows
-// a second image whose infotext has the denoising strength. About 5 s.
+// a second image whose infotext has the denoising strength. Then a stroke
+// painted with the mouse on the mask canvas makes an inpainting whose
+// infotext has the mask blur and whose pixels away from the stroke are the
+// init image's; the settings tab lists the tiny model and applies a clip
+// skip through /sdapi/v1/options. About 5-10 s.
 func TestBrowserTxt2ImgThenImg2Img(t *testing.T) {
 	chromePath(t) // fail (or skip on request) before starting a model
 	ts := newTestServer(t, true, nil)
@@ -268,10 +274,155 @@ func TestBrowserTxt2ImgThenImg2Img(t *testing.T) {
 		t.Errorf("img2img shows a %d px wide image with infotext %q", second.Width, second.Infotext)
 	}
 	fetchPNG(t, ts.URL, second)
+
+	// 7. Inpainting: paint a horizontal stroke (brush 12 px of the 64 px
+	// image) across the left middle of the init image with the mouse.
+	do("brush size", chromedp.SetValue(chromedp.ID("brush-size"), "12"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("mask-canvas").scrollIntoView({block: "center"})`))
+	type rect struct{ Left, Top, Width, Height float64 }
+	rc, err := chromedp.Run(ctx, chromedp.Evaluate[rect](`(() => {
+		const c = document.getElementById("mask-canvas"), r = c.getBoundingClientRect();
+		return {left: r.left, top: r.top, width: r.width, height: r.height};
+	})()`))
+	if err != nil || rc.Width < 64 || rc.Height < 64 {
+		fail("mask canvas", fmt.Errorf("canvas at %+v: %v", rc, err))
+	}
+	// Image pixel (x, y) to viewport coordinates.
+	at := func(x, y float64) (float64, float64) { return rc.Left + x*rc.Width/64, rc.Top + y*rc.Height/64 }
+	held := func(p *input.DispatchMouseEventParams) { p.Button = input.MouseButtonLeft; p.Buttons = 1 }
+	x0, y0 := at(10, 32)
+	stroke := []chromedp.Action[chromedp.Void]{chromedp.MouseEvent(chromedp.MouseMoved, x0, y0),
+		chromedp.MouseEvent(chromedp.MousePressed, x0, y0, held, chromedp.ClickCount(1))}
+	for x := 12.0; x <= 30; x += 2 {
+		xx, yy := at(x, 32)
+		stroke = append(stroke, chromedp.MouseEvent(chromedp.MouseMoved, xx, yy, held))
+	}
+	x1, y1 := at(30, 32)
+	stroke = append(stroke, chromedp.MouseEvent(chromedp.MouseReleased, x1, y1, held, chromedp.ClickCount(1)))
+	do("paint the mask", stroke...)
+	type maskInfo struct {
+		Painted, Outside, Width int
+	}
+	mi, err := chromedp.Run(ctx, chromedp.Evaluate[maskInfo](`(() => {
+		const c = document.getElementById("mask-canvas"), px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+		let painted = 0, outside = 0;
+		for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) {
+			if (!px[(y * c.width + x) * 4 + 3]) continue;
+			painted++;
+			if (x < 2 || x > 38 || y < 24 || y > 40) outside++;
+		}
+		return {painted, outside, width: c.width};
+	})()`))
+	if err != nil || mi.Width != 64 || mi.Painted < 150 || mi.Outside > 0 {
+		fail("mask painted", fmt.Errorf("mask canvas %d px wide, %d px painted, %d outside the stroke's box (want 64, >= 150, 0): %v", mi.Width, mi.Painted, mi.Outside, err))
+	}
+	if s := get("mask status", waitText("mask-status", "mask painted")); s == "" {
+		t.Error("the inpainting options do not say a mask is painted")
+	}
+	do("inpaint", chromedp.Click(chromedp.ID("generate")))
+	third, err := chromedp.Run(ctx, waitImage(second.Src, "Mask blur: 4"))
+	if err != nil {
+		fail("inpainting image", err)
+	}
+	if third.Width != 64 || !strings.Contains(third.Infotext, "Denoising strength: 0.6") {
+		t.Errorf("inpainting shows a %d px wide image with infotext %q", third.Width, third.Infotext)
+	}
+	fetchPNG(t, ts.URL, third)
+	// Compare the result with the init image in the page: pixels well
+	// away from the stroke (beyond the mask blur's reach) are the init
+	// image's; pixels under the stroke are repainted.
+	type diff struct {
+		Far, FarDiffer, Near, NearDiffer int
+		Err                              string
+	}
+	d, err := chromedp.Run(ctx, chromedp.Evaluate[diff](`(async () => {
+		const pixels = async (src) => {
+			const img = new Image();
+			img.src = src;
+			await img.decode();
+			const c = document.createElement("canvas");
+			c.width = img.naturalWidth; c.height = img.naturalHeight;
+			const ctx = c.getContext("2d");
+			ctx.drawImage(img, 0, 0);
+			return ctx.getImageData(0, 0, c.width, c.height).data;
+		};
+		try {
+			const a = await pixels(state.init), b = await pixels(document.getElementById("image").src);
+			const r = {far: 0, farDiffer: 0, near: 0, nearDiffer: 0, err: ""};
+			for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) {
+				const i = (y * 64 + x) * 4;
+				const same = a[i] === b[i] && a[i+1] === b[i+1] && a[i+2] === b[i+2];
+				if (y < 12 || y >= 52 || x >= 52) { r.far++; if (!same) r.farDiffer++; }
+				if (y >= 29 && y <= 35 && x >= 12 && x <= 28) { r.near++; if (!same) r.nearDiffer++; }
+			}
+			return r;
+		} catch (e) { return {err: String(e)}; }
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil || d.Err != "" {
+		fail("compare pixels", fmt.Errorf("%v %s", err, d.Err))
+	}
+	t.Logf("mask: %d px painted; inpainting changed %d/%d pixels far from the stroke, %d/%d under it", mi.Painted, d.FarDiffer, d.Far, d.NearDiffer, d.Near)
+	if d.Far == 0 || d.FarDiffer != 0 {
+		t.Errorf("inpainting changed %d of %d pixels far from the painted stroke, want none", d.FarDiffer, d.Far)
+	}
+	if d.NearDiffer < d.Near/2 {
+		t.Errorf("inpainting changed only %d of %d pixels under the painted stroke", d.NearDiffer, d.Near)
+	}
+
+	// 8. Settings: the checkpoint select lists the server's models with the
+	// current one chosen; a clip skip of 2 is applied through the options.
+	var models []struct {
+		Title string `json:"title"`
+	}
+	getAPI(t, ts.URL+"/sdapi/v1/sd-models", &models)
+	if len(models) == 0 {
+		t.Fatal("sd-models lists no model")
+	}
+	do("settings tab", chromedp.Click(chromedp.ID("tab-settings")), chromedp.WaitVisible(chromedp.ID("opt-checkpoint")),
+		chromedp.Poll[chromedp.Void](`document.querySelectorAll("#opt-checkpoint option").length > 0 && document.getElementById("settings-status").textContent.startsWith("Now:")`,
+			chromedp.WithPollingTimeout(30*time.Second)))
+	type choice struct {
+		Options []string
+		Value   string
+		Clip    string
+	}
+	ch, err := chromedp.Run(ctx, chromedp.Evaluate[choice](`({options: [...document.querySelectorAll("#opt-checkpoint option")].map((o) => o.value),
+		value: document.getElementById("opt-checkpoint").value, clip: document.getElementById("opt-clip-skip").value})`))
+	if err != nil {
+		fail("settings values", err)
+	}
+	var opts map[string]any
+	getAPI(t, ts.URL+"/sdapi/v1/options", &opts)
+	if len(ch.Options) != len(models) || ch.Options[0] != models[0].Title || ch.Value != opts["sd_model_checkpoint"] || ch.Clip != "1" {
+		t.Errorf("settings: checkpoint select %q with %q chosen, clip skip %q; want the sd-models titles (%v) with %v chosen, clip skip 1",
+			ch.Options, ch.Value, ch.Clip, models, opts["sd_model_checkpoint"])
+	}
+	do("apply clip skip", chromedp.SetValue(chromedp.ID("opt-clip-skip"), "2"), chromedp.Click(chromedp.ID("settings-apply")))
+	get("settings applied", waitText("settings-status", "Applied."))
+	getAPI(t, ts.URL+"/sdapi/v1/options", &opts)
+	if opts["CLIP_stop_at_last_layers"] != 2.0 {
+		t.Errorf("after applying clip skip 2 the options say %v", opts["CLIP_stop_at_last_layers"])
+	}
 	if errs := consoleErrors(); len(errs) > 0 {
 		t.Errorf("the page logged errors: %q", errs)
 	}
-	t.Logf("browser test: txt2img, PNG info and img2img in %v", time.Since(start).Round(time.Millisecond))
+	t.Logf("browser test: txt2img, PNG info, img2img, inpainting and settings in %v", time.Since(start).Round(time.Millisecond))
+}
+
+// getAPI GETs url and decodes its JSON into v.
+func getAPI(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: status %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
 
 // tail is the last n bytes of s.

@@ -19,6 +19,14 @@ func TestFilesAreEmbedded(t *testing.T) {
 		{"app.js", "/api/v1/jobs"},
 		{"app.js", "/sdapi/v1/png-info"},
 		{"app.js", "init_images"},
+		{"index.html", `id="mask-canvas"`},
+		{"index.html", `id="mask_blur"`},
+		{"index.html", `id="inpainting_fill"`},
+		{"index.html", `id="tab-settings"`},
+		{"index.html", `id="opt-checkpoint"`},
+		{"app.js", "/sdapi/v1/sd-vae"},
+		{"app.js", "CLIP_stop_at_last_layers"},
+		{"app.js", "inpainting_mask_invert"},
 		{"style.css", "#generate"},
 	} {
 		b, err := fs.ReadFile(FS(), c.name)

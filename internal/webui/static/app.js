@@ -2,14 +2,17 @@
 // img2img jobs to the async API (/api/v1/jobs), follows their server-sent
 // events and shows the images with their infotext. "Send to img2img" and
 // the PNG info tab read an image's parameters back with /sdapi/v1/png-info.
+// img2img has a mask painter (a canvas over the init image) for
+// inpainting; the settings tab reads and sets /sdapi/v1/options.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["txt2img", "img2img", "pnginfo"];
+const TABS = ["txt2img", "img2img", "pnginfo", "settings"];
 const state = {
   tab: "txt2img", job: null, events: null, images: [], shown: -1,
   init: null, // img2img's init image as a data: URL
   png: null, // the PNG info tab's image: {data, parameters}
+  stroke: null, // the mask painter's stroke in progress: {id, x, y}
 };
 
 async function getJSON(url, opts) {
@@ -31,7 +34,11 @@ const postJSON = (url, data) => getJSON(url, {
 // "init_images.0" included).
 function fieldElement(name) {
   const base = String(name).split(".")[0];
-  return $({ init_images: "init-drop", sd_model_checkpoint: "model" }[base] || base);
+  const ids = {
+    init_images: "init-drop", mask: "init-drop", sd_vae: "opt-vae", CLIP_stop_at_last_layers: "opt-clip-skip",
+    sd_model_checkpoint: state.tab === "settings" ? "opt-checkpoint" : "model",
+  };
+  return $(ids[base] || base);
 }
 
 // showErrorIn shows err in an error box (none hides it), marking and
@@ -71,8 +78,9 @@ function selectTab(name) {
   if (!TABS.includes(name)) name = "txt2img";
   state.tab = name;
   document.querySelectorAll("[role=tab]").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.tab === name)));
-  $("txt2img").hidden = name === "pnginfo";
+  $("txt2img").hidden = name === "pnginfo" || name === "settings";
   $("pnginfo").hidden = name !== "pnginfo";
+  $("settings").hidden = name !== "settings";
   $("img2img-fields").hidden = name !== "img2img";
   if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
 }
@@ -90,6 +98,14 @@ function request() {
     r.init_images = [state.init];
     r.denoising_strength = num("denoising_strength");
     r.resize_mode = num("resize_mode");
+    if (maskPainted()) {
+      r.mask = maskDataURL();
+      r.mask_blur = num("mask_blur");
+      r.inpainting_fill = num("inpainting_fill");
+      r.inpaint_full_res = $("inpaint_full_res").checked;
+      r.inpaint_full_res_padding = num("inpaint_full_res_padding");
+      r.inpainting_mask_invert = $("inpainting_mask_invert").checked ? 1 : 0;
+    }
   }
   return r;
 }
@@ -102,7 +118,7 @@ function setBusy(busy) {
 
 async function generate(ev) {
   if (ev) ev.preventDefault();
-  if (state.job || state.tab === "pnginfo") return;
+  if (state.job || state.tab === "pnginfo" || state.tab === "settings") return;
   showError(null);
   if (state.tab === "img2img" && !state.init) {
     const err = new Error("img2img needs an init image");
@@ -240,10 +256,163 @@ function dropZone(el, input, onFile) {
 
 function setInit(data) {
   state.init = data;
+  clearMask();
   $("init-image").src = data;
-  $("init-image").hidden = false;
+  $("paint").hidden = false;
+  $("mask-tools").hidden = false;
   $("init-empty").hidden = true;
   $("init-drop").classList.remove("invalid");
+}
+
+// The mask painter: a canvas at the init image's size over it. Painted
+// pixels are opaque white; the request's mask is white on black.
+
+// sizeMask gives the canvas the init image's size (which clears it).
+function sizeMask() {
+  const c = $("mask-canvas"), img = $("init-image");
+  c.width = img.naturalWidth;
+  c.height = img.naturalHeight;
+  updateMaskStatus();
+}
+
+function clearMask() {
+  const c = $("mask-canvas");
+  c.getContext("2d").clearRect(0, 0, c.width, c.height);
+  updateMaskStatus();
+}
+
+// maskPainted reports whether any pixel of the mask is painted.
+function maskPainted() {
+  const c = $("mask-canvas");
+  if (!state.init || !c.width || !c.height) return false;
+  const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  for (let i = 3; i < px.length; i += 4) if (px[i]) return true;
+  return false;
+}
+
+// maskDataURL is the mask as webui wants it: a PNG at the init image's
+// size, white where painted, black elsewhere.
+function maskDataURL() {
+  const c = $("mask-canvas"), out = document.createElement("canvas");
+  out.width = c.width;
+  out.height = c.height;
+  const ctx = out.getContext("2d");
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, out.width, out.height);
+  ctx.drawImage(c, 0, 0);
+  return out.toDataURL("image/png");
+}
+
+function updateMaskStatus() {
+  const painted = maskPainted();
+  $("mask-status").textContent = painted ? "(mask painted: only it is repainted)" : "(paint on the image to inpaint)";
+  $("inpaint-options").classList.toggle("active", painted);
+}
+
+// maskPoint maps a pointer event to the canvas's pixels.
+function maskPoint(e) {
+  const c = $("mask-canvas"), r = c.getBoundingClientRect();
+  return { x: (e.clientX - r.left) * c.width / r.width, y: (e.clientY - r.top) * c.height / r.height };
+}
+
+// paintTo paints (or erases) from the stroke's last point to p.
+function paintTo(p) {
+  const ctx = $("mask-canvas").getContext("2d"), size = Number($("brush-size").value);
+  ctx.globalCompositeOperation = $("tool-eraser").checked ? "destination-out" : "source-over";
+  ctx.fillStyle = ctx.strokeStyle = "#fff";
+  ctx.lineWidth = size;
+  ctx.lineCap = ctx.lineJoin = "round";
+  const from = state.stroke;
+  if (from.x === p.x && from.y === p.y) {
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, size / 2, 0, 2 * Math.PI);
+    ctx.fill();
+  } else {
+    ctx.beginPath();
+    ctx.moveTo(from.x, from.y);
+    ctx.lineTo(p.x, p.y);
+    ctx.stroke();
+  }
+  state.stroke.x = p.x;
+  state.stroke.y = p.y;
+}
+
+function initMaskPainter() {
+  const c = $("mask-canvas");
+  $("init-image").addEventListener("load", sizeMask);
+  // Painting must not open the drop zone's file chooser.
+  c.addEventListener("click", (e) => e.stopPropagation());
+  c.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
+    e.preventDefault();
+    e.stopPropagation();
+    try { c.setPointerCapture(e.pointerId); } catch (_) { /* synthetic pointer */ }
+    const p = maskPoint(e);
+    state.stroke = { id: e.pointerId, x: p.x, y: p.y };
+    paintTo(p);
+  });
+  c.addEventListener("pointermove", (e) => {
+    if (!state.stroke || state.stroke.id !== e.pointerId) return;
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+    (events.length ? events : [e]).forEach((ev) => paintTo(maskPoint(ev)));
+  });
+  const end = (e) => {
+    if (!state.stroke || state.stroke.id !== e.pointerId) return;
+    state.stroke = null;
+    updateMaskStatus();
+  };
+  c.addEventListener("pointerup", end);
+  c.addEventListener("pointercancel", end);
+  $("brush-size").addEventListener("input", () => { $("brush-value").textContent = $("brush-size").value; });
+  $("mask-clear").addEventListener("click", clearMask);
+}
+
+// The settings tab: checkpoint, VAE and clip skip, server-wide.
+async function loadSettings() {
+  const box = $("settings-error");
+  try {
+    const [models, vaes, options] = await Promise.all([
+      getJSON("/sdapi/v1/sd-models"), getJSON("/sdapi/v1/sd-vae"), getJSON("/sdapi/v1/options"),
+    ]);
+    const ck = options.sd_model_checkpoint, vae = options.sd_vae || "Automatic";
+    const models2 = models.map((m) => [m.title, m.title]);
+    if (ck && !models2.some(([v]) => v === ck)) models2.unshift([ck, ck]);
+    fillSelect($("opt-checkpoint"), models2, ck);
+    const vaeNames = ["Automatic", "None", ...vaes.map((v) => v.model_name)];
+    if (!vaeNames.includes(vae)) vaeNames.push(vae);
+    fillSelect($("opt-vae"), vaeNames.map((v) => [v, v]), vae);
+    $("opt-clip-skip").value = options.CLIP_stop_at_last_layers || 1;
+    $("settings-status").textContent = `Now: ${ck || "no checkpoint"}, VAE ${vae}, clip skip ${$("opt-clip-skip").value}`;
+    showErrorIn(box, null);
+    return options;
+  } catch (err) {
+    showErrorIn(box, err);
+    return null;
+  }
+}
+
+async function applySettings(ev) {
+  if (ev) ev.preventDefault();
+  const box = $("settings-error");
+  showErrorIn(box, null);
+  $("settings-apply").disabled = true;
+  $("settings-status").textContent = "Applying (loading the model)…";
+  try {
+    await postJSON("/sdapi/v1/options", {
+      sd_model_checkpoint: $("opt-checkpoint").value, sd_vae: $("opt-vae").value,
+      CLIP_stop_at_last_layers: Number($("opt-clip-skip").value),
+    });
+    const options = await loadSettings();
+    if (options && [...$("model").options].some((o) => o.value === options.sd_model_checkpoint)) {
+      $("model").value = options.sd_model_checkpoint;
+    }
+    if (options) $("settings-status").textContent = "Applied. " + $("settings-status").textContent;
+  } catch (err) {
+    $("settings-status").textContent = "";
+    showErrorIn(box, err);
+  } finally {
+    $("settings-apply").disabled = false;
+  }
 }
 
 function setDenoising(v) {
@@ -339,12 +508,17 @@ function init() {
     readDataURL(file).then(setInit).catch(showError);
   });
   dropZone($("png-drop"), $("png-file"), loadPNG);
+  initMaskPainter();
+  $("settings-form").addEventListener("submit", applySettings);
+  $("settings-reload").addEventListener("click", loadSettings);
+  $("tab-settings").addEventListener("click", loadSettings);
   document.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) generate(e);
     if (e.key === "Escape" && state.job) cancel();
   });
   selectTab(location.hash.slice(1));
   loadLists().catch(showError);
+  if (state.tab === "settings") loadSettings();
 }
 
 init();

@@ -42,6 +42,7 @@ type Params struct {
 	RNG             string // "GPU" (webui's default), "CPU" or "NV"
 	ENSD            int64  // eta noise seed delta
 	Eta             *float64
+	Hires           Hires // hires fix (txt2img only; see hires.go)
 }
 
 // Result is one generated image.
@@ -106,6 +107,7 @@ func (p *Params) Validate() error {
 	if _, err := sample.ParseSource(p.RNG); err != nil {
 		bad = append(bad, err.Error())
 	}
+	bad = append(bad, p.Hires.problems(p.Width, p.Height)...)
 	if bad != nil {
 		return &ValidationError{bad}
 	}
@@ -212,6 +214,12 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	if p.Eta != nil {
 		opt.Eta = *p.Eta
 	}
+	var hp *hiresPass
+	if p.Hires.Enable {
+		if hp, err = newHiresPass(j, &p, table); err != nil {
+			return nil, err
+		}
+	}
 	var results []Result
 	total := p.BatchCount * p.BatchSize
 	for b := 0; b < p.BatchCount; b++ {
@@ -269,17 +277,29 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 			}
 			return results, fmt.Errorf("pipeline: sample: %w", err)
 		}
+		dh, dw := h, w
+		if hp != nil {
+			j.trace("x_first", latent)
+			if latent, err = hp.run(ctx, j, &p, sp, b, latent, h, w, cb); err != nil {
+				return results, err
+			}
+			dh, dw = hp.outH/8, hp.outW/8
+		}
 		// 6. Decode and describe.
 		j.trace("x_final", latent)
 		start = time.Now()
-		imgs, err := decode(j, latent, p.BatchSize, h, w)
+		imgs, err := decode(j, latent, p.BatchSize, dh, dw)
 		j.since(&j.stat().Decode, start)
 		if err != nil {
 			return results, err
 		}
 		for i, img := range imgs {
 			seed := sp.Seeds[i]
-			results = append(results, Result{Image: img, Seed: seed, Infotext: infotext.Format(describe(j, p, smp, sched, seed, sp.Subseeds[i]))})
+			info := describe(j, p, smp, sched, seed, sp.Subseeds[i])
+			if hp != nil {
+				hp.addInfo(&info)
+			}
+			results = append(results, Result{Image: img, Seed: seed, Infotext: infotext.Format(info)})
 		}
 	}
 	return results, nil

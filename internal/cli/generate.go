@@ -113,6 +113,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
 	fs.Float64Var(&eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
 	stringFlag(fs, &out, []string{"o", "output"}, "outputs", "output PNG file, or a folder for several images")
+	addHiresFlags(fs, &p.Hires)
 	extras := addPromptExtras(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -136,7 +137,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer m.Close()
-	bar := progressbar.NewOptions(p.Steps*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
+	bar := progressbar.NewOptions((p.Steps+hiresBarSteps(p))*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("sampling"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
 	job := pipeline.Job{Model: m, Tok: tok, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}

@@ -141,9 +141,12 @@ func (r *Runner) unetInputs(c *fixture.Case, in netInputs) (x []float32, xShape 
 	if err != nil {
 		return
 	}
-	if name := c.InputTensors["y"]; name != "" {
-		if y, _, err = r.M.Tensor(name); err != nil {
-			return
+	for _, role := range []string{"y", "vector", "adm", "added_cond"} { // SDXL's vector conditioning
+		if name := c.InputTensors[role]; name != "" {
+			if y, _, err = r.M.Tensor(name); err != nil {
+				return
+			}
+			break
 		}
 	}
 	ts, err = in.timesteps(xShape[0])

@@ -8,6 +8,7 @@ require (
 	github.com/gomlx/go-xla v0.1.4
 	github.com/gomlx/gomlx v0.26.0
 	github.com/schollz/progressbar/v3 v3.18.0
+	golang.org/x/image v0.26.0
 	golang.org/x/text v0.44.0
 )
 

@@ -1,4 +1,5 @@
 // Package imagefile writes and reads generated images: PNG files carrying
-// webui's "parameters" text chunk, and the conversion from decoded VAE
-// output to 8-bit pixels. It imports only the standard library.
+// webui's "parameters" text chunk, the conversion from decoded VAE output
+// to 8-bit pixels, and labelled image grids. It imports only the standard
+// library and golang.org/x/image (the bitmap font of grid labels).
 package imagefile

@@ -1,0 +1,25 @@
+package imagefile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ReadInfotext returns the generation parameters stored in a PNG (the
+// "parameters" text chunk) or a JPEG (the Exif UserComment), or "" when
+// the file has none. Other formats are an error.
+func ReadInfotext(r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return "", fmt.Errorf("imagefile: read: %w", err)
+	}
+	switch {
+	case len(data) >= 8 && string(data[:8]) == "\x89PNG\r\n\x1a\n":
+		return ReadParameters(bytes.NewReader(data))
+	case len(data) >= 2 && data[0] == 0xff && data[1] == 0xd8:
+		return readJPEGInfotext(data)
+	}
+	return "", errors.New("imagefile: read: not a PNG or JPEG file")
+}

@@ -115,7 +115,11 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	stringFlag(fs, &out, []string{"o", "output"}, "outputs", "output PNG file, or a folder for several images")
 	addHiresFlags(fs, &p.Hires)
 	extras := addPromptExtras(fs)
+	scripts := addScriptFlags(fs)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := scripts.check(); err != nil {
 		return err
 	}
 	if err := extras.apply(fs, &p); err != nil {
@@ -141,7 +145,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 		progressbar.OptionSetDescription("sampling"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
 	job := pipeline.Job{Model: m, Tok: tok, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
-	results, err := pipeline.Txt2Img(ctx, job, p)
+	results, grid, err := scripts.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)
 	for i, r := range results {
@@ -151,17 +155,25 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 		}
 		fmt.Fprintf(e.Stdout, "%s (seed %d)\n", path, r.Seed)
 	}
+	if grid != nil && err == nil {
+		path := gridPath(out, results[0].Seed)
+		if werr := writeResult(path, pipeline.Result{Image: grid, Infotext: results[0].Infotext}); werr != nil {
+			return werr
+		}
+		fmt.Fprintf(e.Stdout, "%s (grid)\n", path)
+	}
 	return err
 }
 
-// outputPath is where image i of n goes: out itself when it names a .png
-// and there is one image, else out/<index>-<seed>.png as webui names files.
+// outputPath is where image i of n goes: out itself when it names a .png,
+// .jpg or .jpeg file and there is one image (out-<i> with the same
+// extension for several), else out/<index>-<seed>.png as webui names files.
 func outputPath(out string, n, i int, seed int64) string {
-	if strings.EqualFold(filepath.Ext(out), ".png") {
+	if ext := filepath.Ext(out); strings.EqualFold(ext, ".png") || isJPEGPath(out) {
 		if n == 1 {
 			return out
 		}
-		return strings.TrimSuffix(out, filepath.Ext(out)) + "-" + strconv.Itoa(i) + ".png"
+		return strings.TrimSuffix(out, ext) + "-" + strconv.Itoa(i) + ext
 	}
 	return filepath.Join(out, fmt.Sprintf("%05d-%d.png", i, seed))
 }
@@ -172,7 +184,20 @@ func writeResult(path string, r pipeline.Result) error {
 			return fmt.Errorf("create output folder: %w", err)
 		}
 	}
+	if isJPEGPath(path) {
+		return imagefile.WriteJPEG(path, r.Image, jpegQuality, r.Infotext)
+	}
 	return imagefile.WritePNG(path, r.Image, r.Infotext)
+}
+
+// jpegQuality is webui's default JPEG quality ("jpeg_quality" 80 there is
+// for saving; sdgo uses 95 for -o FILE.jpg).
+const jpegQuality = 95
+
+// isJPEGPath reports whether path ends in .jpg or .jpeg (any case).
+func isJPEGPath(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".jpg" || ext == ".jpeg"
 }
 
 func samplerNames() []string {

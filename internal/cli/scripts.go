@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"sdgo/internal/pipeline"
+)
+
+// scriptFlags choose one of webui's txt2img scripts.
+type scriptFlags struct {
+	script, promptsFile                      string
+	matrixNegative, matrixStart, matrixSeeds bool
+}
+
+// addScriptFlags registers --script and the scripts' options on fs.
+func addScriptFlags(fs *flag.FlagSet) *scriptFlags {
+	s := &scriptFlags{}
+	fs.StringVar(&s.script, "script", "", "run a webui script: prompt-matrix (|-separated prompt parts, all combinations and a labelled grid) or prompts-from-file (one job per line of --prompts-file)")
+	fs.StringVar(&s.promptsFile, "prompts-file", "", "prompts-from-file: a text file, one prompt or one line of --prompt \"...\" --steps 20 ... options per line")
+	fs.BoolVar(&s.matrixNegative, "matrix-negative", false, "prompt-matrix: take the |-separated parts from the negative prompt")
+	fs.BoolVar(&s.matrixStart, "matrix-variations-at-start", false, "prompt-matrix: put the variable parts before the fixed first part")
+	fs.BoolVar(&s.matrixSeeds, "matrix-different-seeds", false, "prompt-matrix: use seed+i for image i instead of one seed")
+	return s
+}
+
+// check validates the script choice before the model loads.
+func (s *scriptFlags) check() error {
+	switch s.script {
+	case "", "prompt-matrix":
+	case "prompts-from-file":
+		if s.promptsFile == "" {
+			return usagef("--script prompts-from-file needs --prompts-file FILE")
+		}
+	default:
+		return usagef("--script %q: want prompt-matrix or prompts-from-file", s.script)
+	}
+	return nil
+}
+
+// run generates the images of the chosen script (plain txt2img without
+// one) and returns them with the grid, if the script makes one.
+func (s *scriptFlags) run(ctx context.Context, job pipeline.Job, p pipeline.Params) ([]pipeline.Result, *image.NRGBA, error) {
+	switch s.script {
+	case "prompt-matrix":
+		return pipeline.PromptMatrix(ctx, job, p, pipeline.MatrixOptions{Negative: s.matrixNegative, VariationsAtStart: s.matrixStart, DifferentSeeds: s.matrixSeeds})
+	case "prompts-from-file":
+		b, err := os.ReadFile(s.promptsFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--prompts-file: %w", err)
+		}
+		jobs, err := pipeline.ParsePromptsFile(string(b), p)
+		if err != nil {
+			return nil, nil, err
+		}
+		rs, err := pipeline.PromptsFromFile(ctx, job, jobs)
+		return rs, nil, err
+	}
+	rs, err := pipeline.Txt2Img(ctx, job, p)
+	return rs, nil, err
+}
+
+// gridPath is where a script's grid goes: next to a .png output as
+// <name>-grid.png, or in the output folder as grid-<seed>.png.
+func gridPath(out string, seed int64) string {
+	if strings.EqualFold(filepath.Ext(out), ".png") {
+		return strings.TrimSuffix(out, filepath.Ext(out)) + "-grid.png"
+	}
+	return filepath.Join(out, fmt.Sprintf("grid-%d.png", seed))
+}

@@ -190,8 +190,8 @@ func writeResult(path string, r pipeline.Result) error {
 	return imagefile.WritePNG(path, r.Image, r.Infotext)
 }
 
-// jpegQuality is webui's default JPEG quality ("jpeg_quality" 80 there is
-// for saving; sdgo uses 95 for -o FILE.jpg).
+// jpegQuality is the JPEG quality of -o FILE.jpg (webui makes it an
+// option, "jpeg_quality").
 const jpegQuality = 95
 
 // isJPEGPath reports whether path ends in .jpg or .jpeg (any case).

@@ -7,6 +7,8 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
+	"os"
+	"path/filepath"
 	"unicode/utf16"
 )
 
@@ -56,6 +58,31 @@ func EncodeJPEG(w io.Writer, img image.Image, quality int, text string) error {
 	out = append(out, data[2:]...)
 	_, err = w.Write(out)
 	return err
+}
+
+// WriteJPEG writes img as JPEG with its infotext to path atomically (a
+// temporary file renamed into place), as WritePNG does.
+func WriteJPEG(path string, img image.Image, quality int, text string) error {
+	var buf bytes.Buffer
+	if err := EncodeJPEG(&buf, img, quality, text); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sdgo-*.jpg")
+	if err != nil {
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	return nil
 }
 
 // exifSegment builds the whole APP1 segment (marker, length, "Exif\0\0",

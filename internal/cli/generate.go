@@ -92,27 +92,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("txt2img", e)
 	mf := addModelFlags(fs, e)
 	var p pipeline.Params
-	var out, resize string
-	var eta float64
-	fs.StringVar(&p.Prompt, "prompt", "", "the prompt (webui syntax: (word:1.2), [word], BREAK)")
-	stringFlag(fs, &p.NegativePrompt, []string{"negative-prompt", "n"}, "", "the negative prompt")
-	fs.IntVar(&p.Steps, "steps", 20, "sampling steps")
-	fs.Float64Var(&p.CFGScale, "cfg-scale", 7, "classifier-free guidance scale")
-	intFlag(fs, &p.Width, []string{"W", "width"}, 512, "width in pixels (multiple of 8)")
-	intFlag(fs, &p.Height, []string{"H", "height"}, 512, "height in pixels (multiple of 8)")
-	fs.Int64Var(&p.Seed, "seed", -1, "seed (-1 = random)")
-	fs.Int64Var(&p.Subseed, "subseed", -1, "variation seed (-1 = random)")
-	fs.Float64Var(&p.SubseedStrength, "subseed-strength", 0, "variation strength 0..1")
-	fs.StringVar(&resize, "seed-resize-from", "", "resize seed from WxH")
-	fs.StringVar(&p.Sampler, "sampler", "Euler a", "sampler, as webui names it: "+strings.Join(samplerNames(), ", "))
-	fs.StringVar(&p.Scheduler, "scheduler", "", "schedule type: Automatic, Uniform, Karras, Exponential, Polyexponential, SGM Uniform, KL Optimal, Align Your Steps, Simple, Normal, DDIM, Beta")
-	fs.IntVar(&p.BatchSize, "batch-size", 1, "images per batch")
-	fs.IntVar(&p.BatchCount, "batch-count", 1, "number of batches")
-	fs.IntVar(&p.ClipSkip, "clip-skip", 1, "clip skip (SD1): 1 = last layer, 2 = penultimate")
-	fs.StringVar(&p.RNG, "rng", "GPU", "random number source as webui: GPU (default, CUDA-compatible Philox on any device), CPU or NV")
-	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
-	fs.Float64Var(&eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
-	stringFlag(fs, &out, []string{"o", "output"}, "outputs", "output PNG file, or a folder for several images")
+	g := addGenFlags(fs, &p)
 	addHiresFlags(fs, &p.Hires)
 	extras := addPromptExtras(fs)
 	scripts := addScriptFlags(fs)
@@ -125,13 +105,8 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	if err := extras.apply(fs, &p); err != nil {
 		return err
 	}
-	if eta >= 0 {
-		p.Eta = &eta
-	}
-	if resize != "" {
-		if _, err := fmt.Sscanf(resize, "%dx%d", &p.SeedResizeFromW, &p.SeedResizeFromH); err != nil {
-			return usagef("--seed-resize-from %q: want WxH, e.g. 512x768", resize)
-		}
+	if err := g.apply(&p); err != nil {
+		return err
 	}
 	if err := p.Validate(); err != nil {
 		return usageError{err}
@@ -149,14 +124,14 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)
 	for i, r := range results {
-		path := outputPath(out, len(results), i, r.Seed)
+		path := outputPath(g.out, len(results), i, r.Seed)
 		if werr := writeResult(path, r); werr != nil {
 			return werr
 		}
 		fmt.Fprintf(e.Stdout, "%s (seed %d)\n", path, r.Seed)
 	}
 	if grid != nil && err == nil {
-		path := gridPath(out, results[0].Seed)
+		path := gridPath(g.out, results[0].Seed)
 		if werr := writeResult(path, pipeline.Result{Image: grid, Infotext: results[0].Infotext}); werr != nil {
 			return werr
 		}

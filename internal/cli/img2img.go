@@ -51,7 +51,7 @@ func addGenFlags(fs *flag.FlagSet, p *pipeline.Params) *genFlags {
 	fs.StringVar(&p.RNG, "rng", "GPU", "random number source as webui: GPU (default, CUDA-compatible Philox on any device), CPU or NV")
 	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
 	fs.Float64Var(&g.eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
-	stringFlag(fs, &g.out, []string{"o", "output"}, "outputs", "output PNG file, or a folder for several images")
+	stringFlag(fs, &g.out, []string{"o", "output"}, "outputs", "output file (.png, or .jpg for JPEG with Exif infotext), or a folder for several images")
 	return g
 }
 

@@ -63,6 +63,22 @@ func toAnnotations(labels []string) [][]Annotation {
 // GridAnnotated is Grid with labels made of annotation lines, each of
 // which may be active or not (webui's prompt matrix labels).
 func GridAnnotated(images []image.Image, cols int, rowLabels, colLabels [][]Annotation) *image.NRGBA {
+	return GridAnnotatedMargin(images, cols, rowLabels, colLabels, 0)
+}
+
+// GridAnnotatedMargin is GridAnnotated with margin pixels of white between
+// neighbouring cells, as webui's draw_grid_annotations(..., margin) draws
+// the X/Y/Z plot. As there, labels whose texts are all empty take no
+// margin (an axis of type Nothing), and the background is white whenever
+// labels or a margin are drawn.
+func GridAnnotatedMargin(images []image.Image, cols int, rowLabels, colLabels [][]Annotation, margin int) *image.NRGBA {
+	margin = max(margin, 0)
+	if allEmpty(rowLabels) {
+		rowLabels = nil
+	}
+	if allEmpty(colLabels) {
+		colLabels = nil
+	}
 	n := len(images)
 	if n == 0 {
 		return image.NewNRGBA(image.Rect(0, 0, 0, 0))
@@ -100,24 +116,40 @@ func GridAnnotated(images []image.Image, cols int, rowLabels, colLabels [][]Anno
 		padTop = tallest*lineH + 2*spacing
 	}
 
-	out := image.NewNRGBA(image.Rect(0, 0, padLeft+cols*w, padTop+rows*h))
+	out := image.NewNRGBA(image.Rect(0, 0, padLeft+cols*w+margin*(cols-1), padTop+rows*h+margin*(rows-1)))
 	bg := color.NRGBA{255, 255, 255, 255}
-	if padLeft == 0 && padTop == 0 {
+	if padLeft == 0 && padTop == 0 && margin == 0 {
 		bg = color.NRGBA{0, 0, 0, 255}
 	}
+	black := image.NewUniform(color.NRGBA{0, 0, 0, 255})
 	draw.Draw(out, out.Bounds(), image.NewUniform(bg), image.Point{}, draw.Src)
-	draw.Draw(out, image.Rect(padLeft, padTop, padLeft+cols*w, padTop+rows*h), image.NewUniform(color.NRGBA{0, 0, 0, 255}), image.Point{}, draw.Src)
+	for i := 0; i < rows*cols; i++ { // empty spots stay black, as in webui's image_grid
+		x, y := padLeft+(i%cols)*(w+margin), padTop+(i/cols)*(h+margin)
+		draw.Draw(out, image.Rect(x, y, x+w, y+h), black, image.Point{}, draw.Src)
+	}
 	for i, img := range images {
-		x, y := padLeft+(i%cols)*w, padTop+(i/cols)*h
+		x, y := padLeft+(i%cols)*(w+margin), padTop+(i/cols)*(h+margin)
 		draw.Draw(out, image.Rect(x, y, x+w, y+h), img, img.Bounds().Min, draw.Src)
 	}
 	for c := 0; c < cols && c < len(colL); c++ {
-		drawLines(out, colL[c], padLeft+c*w+w/2, padTop/2, scale)
+		drawLines(out, colL[c], padLeft+c*(w+margin)+w/2, padTop/2, scale)
 	}
 	for r := 0; r < rows && r < len(rowL); r++ {
-		drawLines(out, rowL[r], padLeft/2, padTop+r*h+h/2, scale)
+		drawLines(out, rowL[r], padLeft/2, padTop+r*(h+margin)+h/2, scale)
 	}
 	return out
+}
+
+// allEmpty reports whether no line of labels has any text.
+func allEmpty(labels [][]Annotation) bool {
+	for _, l := range labels {
+		for _, a := range l {
+			if a.Text != "" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // wrapLines breaks each annotation into lines of at most width characters

@@ -144,7 +144,8 @@ type hiresPass struct {
 }
 
 // newHiresPass resolves the second pass's sampler, schedule, prompts and
-// sigmas. The schedule is webui's hires arithmetic: with steps s and
+// sigmas. Its prompts follow the hires timeline (HiresSchedule): switch
+// points count on from the first pass. The schedule is webui's hires arithmetic: with steps s and
 // strength d, a schedule of int(s/d) steps of which exactly s run
 // (sample.Img2ImgSteps with fixSteps).
 func newHiresPass(j Job, p *Params, table *sample.Table) (*hiresPass, error) {
@@ -175,9 +176,13 @@ func newHiresPass(j Job, p *Params, table *sample.Table) (*hiresPass, error) {
 	if hr.NegativePrompt != "" {
 		neg = hr.NegativePrompt
 	}
+	firstSmp, _, err := sample.Resolve(p.Sampler, p.Scheduler)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: hires: %w", err)
+	}
 	start := time.Now()
 	cd := Conditioner{Model: j.Model, Tok: j.Tok, ClipSkip: p.ClipSkip}
-	if hp.conds, err = cd.EncodeSchedules(pos, neg, Size{hp.outW, hp.outH}, ScheduleSteps(smp, steps)); err != nil {
+	if hp.conds, err = cd.EncodeSchedulesWith(pos, neg, Size{hp.outW, hp.outH}, HiresSchedule(firstSmp, p.Steps, smp, steps)); err != nil {
 		return nil, err
 	}
 	j.since(&j.stat().Cond, start)

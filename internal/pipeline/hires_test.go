@@ -124,3 +124,43 @@ func TestHiresValidation(t *testing.T) {
 		t.Errorf("defaults: err %v, scale %v, denoise %v; want nil, 2, 0.7", err, p.Hires.Scale, p.Hires.DenoisingStrength)
 	}
 }
+
+// TestHiresPromptEditingTimeline runs hires fix on the tiny model with
+// prompt editing on webui's hires timeline (2 first-pass steps, 4 hires
+// steps): [a:b:1.5] and [a:b:4] both switch at the second pass's last
+// step, so they give the same image, while the first pass sees only a.
+func TestHiresPromptEditingTimeline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: real images")
+	}
+	pool, tok := tinyPool(t, 1)
+	run := func(prompt string) map[string][]float32 {
+		m := <-pool
+		defer func() { pool <- m }()
+		tr := map[string][]float32{}
+		job := pipeline.Job{Model: m, Tok: tok, Trace: func(name string, v []float32) {
+			if strings.HasPrefix(name, "x_") {
+				tr[name] = append([]float32(nil), v...)
+			}
+		}}
+		p := pipeline.Params{Prompt: prompt, Width: 64, Height: 64, Steps: 2, Seed: 7, Sampler: "Euler", CFGScale: 5,
+			Hires: pipeline.Hires{Enable: true, Scale: 2, Steps: 4, DenoisingStrength: 0.7}}
+		if _, err := pipeline.Txt2Img(context.Background(), job, p); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	cube, ball := run("a red cube"), run("a blue ball")
+	frac, step := run("[a red cube:a blue ball:1.5]"), run("[a red cube:a blue ball:4]")
+	for name, tr := range map[string]map[string][]float32{"[..:1.5]": frac, "[..:4]": step} {
+		if !equal(tr["x_first"], cube["x_first"]) {
+			t.Errorf("%s: the first pass did not use the first prompt only", name)
+		}
+		if equal(tr["x_final"], cube["x_final"]) || equal(tr["x_final"], ball["x_final"]) {
+			t.Errorf("%s: the hires pass did not switch prompts mid-way", name)
+		}
+	}
+	if !equal(frac["x_final"], step["x_final"]) {
+		t.Error("[a:b:1.5] and [a:b:4] switch at different hires steps")
+	}
+}

@@ -63,17 +63,34 @@ func ScheduleSteps(smp sample.Sampler, steps int) int {
 // with prompt.Schedule; the negative prompt is only scheduled. Each
 // distinct text is encoded once, so equal texts share their slices.
 func (c *Conditioner) EncodeSchedules(positive, negative string, size Size, steps int) (ImageConds, error) {
-	return buildSchedules(positive, negative, steps, func(text string, negative bool) (Cond, error) {
+	return c.EncodeSchedulesWith(positive, negative, size, prompt.ScheduleOptions{Steps: steps})
+}
+
+// EncodeSchedulesWith is EncodeSchedules with webui's full timeline
+// options: a hires-fix second pass sets HiresSteps (see HiresSchedule).
+func (c *Conditioner) EncodeSchedulesWith(positive, negative string, size Size, o prompt.ScheduleOptions) (ImageConds, error) {
+	return buildSchedules(positive, negative, o, func(text string, negative bool) (Cond, error) {
 		return c.Encode(text, negative, size)
 	})
 }
 
-// buildSchedules is EncodeSchedules with the text encoder as a function.
-func buildSchedules(positive, negative string, steps int, encode func(text string, negative bool) (Cond, error)) (ImageConds, error) {
+// HiresSchedule is the prompt timeline of a hires-fix second pass, as
+// webui's calculate_hr_conds builds it: Steps are the first pass's
+// schedule steps (firstSmp, firstSteps) and HiresSteps the second pass's
+// (hiresSmp, hiresSteps), each doubled for a second-order sampler. An
+// integer switch point then counts from the start of the first pass and a
+// fraction from 1.0, so [a:b:1.5] switches half-way through the second
+// pass, and [a:b:25] after 20 first-pass steps at its step 5.
+func HiresSchedule(firstSmp sample.Sampler, firstSteps int, hiresSmp sample.Sampler, hiresSteps int) prompt.ScheduleOptions {
+	return prompt.ScheduleOptions{Steps: ScheduleSteps(firstSmp, firstSteps), HiresSteps: ScheduleSteps(hiresSmp, hiresSteps)}
+}
+
+// buildSchedules is EncodeSchedulesWith with the text encoder as a function.
+func buildSchedules(positive, negative string, o prompt.ScheduleOptions, encode func(text string, negative bool) (Cond, error)) (ImageConds, error) {
 	var ic ImageConds
 	seen := map[string]Cond{}
 	for _, part := range prompt.SplitAND(positive) {
-		s, err := encodeSchedule(part.Text, false, steps, seen, encode)
+		s, err := encodeSchedule(part.Text, false, o, seen, encode)
 		if err != nil {
 			return ImageConds{}, err
 		}
@@ -82,7 +99,7 @@ func buildSchedules(positive, negative string, steps int, encode func(text strin
 	if len(ic.Parts) == 0 { // cannot happen: SplitAND returns at least one part
 		return ImageConds{}, fmt.Errorf("pipeline: encode prompt: no parts in %q", positive)
 	}
-	u, err := encodeSchedule(negative, true, steps, map[string]Cond{}, encode)
+	u, err := encodeSchedule(negative, true, o, map[string]Cond{}, encode)
 	if err != nil {
 		return ImageConds{}, err
 	}
@@ -90,8 +107,8 @@ func buildSchedules(positive, negative string, steps int, encode func(text strin
 	return ic, nil
 }
 
-func encodeSchedule(text string, negative bool, steps int, seen map[string]Cond, encode func(string, bool) (Cond, error)) (CondSchedule, error) {
-	sched, err := prompt.Schedule(text, steps)
+func encodeSchedule(text string, negative bool, o prompt.ScheduleOptions, seen map[string]Cond, encode func(string, bool) (Cond, error)) (CondSchedule, error) {
+	sched, err := prompt.ScheduleWith(text, o)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: encode prompt: %w", err)
 	}

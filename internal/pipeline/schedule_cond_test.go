@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"sdgo/internal/prompt"
 	"sdgo/internal/sample"
 )
 
@@ -57,7 +58,7 @@ func TestPromptEditingPicksCondPerStep(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ic, err := buildSchedules(tc.pos, tc.neg, tc.steps, fakeEncode(ids))
+			ic, err := buildSchedules(tc.pos, tc.neg, prompt.ScheduleOptions{Steps: tc.steps}, fakeEncode(ids))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +80,7 @@ func TestPromptEditingPicksCondPerStep(t *testing.T) {
 }
 
 func TestPromptEditingReusesSlices(t *testing.T) {
-	ic, err := buildSchedules("[cat|dog] AND[cat:dog:2]", "", 6, fakeEncode(map[string]float32{}))
+	ic, err := buildSchedules("[cat|dog] AND[cat:dog:2]", "", prompt.ScheduleOptions{Steps: 6}, fakeEncode(map[string]float32{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestPromptEditingReusesSlices(t *testing.T) {
 
 func TestComposableDiffusion(t *testing.T) {
 	ids := map[string]float32{"a cat": 1, " a dog": 2, "": 0} // SplitAND keeps leading space
-	ic, err := buildSchedules("a cat AND a dog :0.5", "", 2, fakeEncode(ids))
+	ic, err := buildSchedules("a cat AND a dog :0.5", "", prompt.ScheduleOptions{Steps: 2}, fakeEncode(ids))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,5 +180,63 @@ func TestScheduleStepsDoublesSecondOrder(t *testing.T) {
 		if got := ScheduleSteps(smp, 10); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestHiresScheduleSwitchesInSecondPass checks the conditioning a hires
+// pass's Denoiser picks per call when its schedule is built on webui's
+// hires timeline: integer switch points count from the first pass's
+// start, fractions from 1.0, and second-order samplers double either side.
+func TestHiresScheduleSwitchesInSecondPass(t *testing.T) {
+	ids := map[string]float32{"cat": 1, "dog": 2, "": 0}
+	rep := func(id float32, n int) (out [][]float32) {
+		for range n {
+			out = append(out, []float32{id, 0})
+		}
+		return out
+	}
+	tests := []struct {
+		name           string
+		prompt         string
+		first, hires   string
+		fSteps, hSteps int
+		want           [][]float32
+	}{
+		// (1.5-1)*10 = 5: "cat" up to step 5 (webui uses an entry up to and including its end step).
+		{"fraction", "[cat:dog:1.5]", "Euler", "Euler", 20, 10, append(rep(1, 6), rep(2, 4)...)},
+		{"integer past the first pass", "[cat:dog:25]", "Euler", "Euler", 20, 10, append(rep(1, 6), rep(2, 4)...)},
+		{"fraction inside the first pass", "[cat:dog:0.5]", "Euler", "Euler", 20, 10, rep(2, 10)},
+		{"integer inside the first pass", "[cat:dog:5]", "Euler", "Euler", 20, 10, rep(2, 10)},
+		{"past the second pass", "[cat:dog:40]", "Euler", "Euler", 20, 10, rep(1, 10)},
+		{"second-order first pass", "[cat:dog:25]", "Heun", "Euler", 10, 10, append(rep(1, 6), rep(2, 4)...)},
+		{"second-order hires pass", "[cat:dog:1.5]", "Euler", "Heun", 20, 5, append(rep(1, 6), rep(2, 4)...)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			first, _, err := sample.Resolve(tc.first, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hires, _, err := sample.Resolve(tc.hires, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := HiresSchedule(first, tc.fSteps, hires, tc.hSteps)
+			ic, err := buildSchedules(tc.prompt, "", o, fakeEncode(ids))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var calls [][]float32
+			d := &Denoiser{UNet: recordingUNet(&calls), Table: sample.DefaultTable(), Prediction: "eps",
+				LatentC: 1, H: 1, W: 1, Scale: 7, Sched: []ImageConds{ic}}
+			for range len(tc.want) {
+				if _, err := d.Denoise([]float32{0.5}, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !slices.EqualFunc(calls, tc.want, slices.Equal) {
+				t.Errorf("contexts per call = %v, want %v", calls, tc.want)
+			}
+		})
 	}
 }

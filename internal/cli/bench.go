@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"time"
 
@@ -42,6 +43,8 @@ type benchRecord struct {
 	SamplingMS       float64 `json:"sampling_ms,omitempty"`
 	UNetMS           float64 `json:"unet_ms,omitempty"`
 	SamplerPerStepMS float64 `json:"sampler_overhead_per_step_ms,omitempty"` // sampling minus UNet calls, per step
+	BetweenMS        float64 `json:"between_calls_ms,omitempty"`             // sum of the gaps between consecutive UNet calls
+	MaxBetweenMS     float64 `json:"max_between_calls_ms,omitempty"`         // the longest such gap
 	DecodeMS         float64 `json:"decode_ms,omitempty"`
 	PNGMS            float64 `json:"png_ms,omitempty"`
 }
@@ -59,17 +62,24 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	sampler := fs.String("sampler", "Euler a", "sampler for --what txt2img")
 	jsonOut := fs.String("json", "", "also write the records as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed calls to this file")
-	var prof *os.File
+	traceFile := fs.String("trace", "", "write a Go execution trace of the timed calls to this file (go tool trace FILE)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	var prof benchProfiles
+	for _, o := range []struct {
+		path string
+		f    **os.File
+	}{{*cpuProfile, &prof.cpu}, {*traceFile, &prof.trace}} {
+		if o.path == "" {
+			continue
+		}
+		f, err := os.Create(o.path)
 		if err != nil {
-			return err
+			return fmt.Errorf("bench: %w", err)
 		}
 		defer f.Close()
-		prof = f
+		*o.f = f
 	}
 	start := time.Now()
 	m, err := model.Load(*mf.model, model.Options{Backend: *mf.backend, DType: *mf.dtype, VAE: *mf.vae, Prediction: *mf.prediction})
@@ -111,8 +121,8 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		}
 		if wt == "txt2img" {
 			rec.PerSecond = 1000 / rec.MedianMS
-			fmt.Fprintf(e.Stdout, "txt2img stages (last image): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step), decode %.1f ms, png %.1f ms\n",
-				rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.DecodeMS, rec.PNGMS)
+			fmt.Fprintf(e.Stdout, "txt2img stages (last image): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms\n",
+				rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS)
 		}
 		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
 			wt, rec.Family, rec.DType, rec.Batch, w, h, rec.MedianMS, rec.MinMS, rec.Iters, rec.FirstCallMS, rec.WeightsMS, rec.WeightsMiB)
@@ -127,8 +137,11 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	return nil
 }
 
+// benchProfiles are the optional outputs of --cpuprofile and --trace.
+type benchProfiles struct{ cpu, trace *os.File }
+
 // timeCalls runs fn once (compile) then iters times, filling rec.
-func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, prof *os.File) error {
+func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, prof benchProfiles) error {
 	before := m.Runner().LoadStats()
 	t0 := time.Now()
 	if err := fn(); err != nil {
@@ -138,9 +151,14 @@ func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, pro
 	after := m.Runner().LoadStats()
 	rec.WeightsMS = ms(after.Time - before.Time)
 	rec.WeightsMiB = float64(after.Bytes-before.Bytes) / (1 << 20)
-	if prof != nil {
-		if err := pprof.StartCPUProfile(prof); err == nil {
+	if prof.cpu != nil {
+		if err := pprof.StartCPUProfile(prof.cpu); err == nil {
 			defer pprof.StopCPUProfile()
+		}
+	}
+	if prof.trace != nil {
+		if err := trace.Start(prof.trace); err == nil {
+			defer trace.Stop()
 		}
 	}
 	var d []float64
@@ -235,6 +253,7 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 		rec.PNGMS = ms(time.Since(t))
 		rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.DecodeMS = ms(st.Cond), ms(st.Sampling), ms(st.UNet), ms(st.Decode)
 		rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)
+		rec.BetweenMS, rec.MaxBetweenMS = ms(st.Between), ms(st.MaxBetween)
 		return err
 	}, nil
 }

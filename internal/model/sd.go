@@ -362,11 +362,9 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 		return nil, fmt.Errorf("model: unet: x shape %v and context shape %v, want [B,C,H,W] and [B,L,D]", xShape, ctxShape)
 	}
 	b := xShape[0]
-	inputs := []*tensors.Tensor{
-		tensors.FromFlatDataAndDimensions(x, xShape...),
-		tensors.FromFlatDataAndDimensions(t, b),
-		m.inputs.get(context, ctxShape),
-	}
+	xt, tt := tensors.FromFlatDataAndDimensions(x, xShape...), tensors.FromFlatDataAndDimensions(t, b)
+	defer free(xt, tt)
+	inputs := []*tensors.Tensor{xt, tt, m.inputs.get(context, ctxShape)}
 	hasY := m.UNet.ADMInChannels > 0
 	if hasY {
 		if len(y) != b*m.UNet.ADMInChannels {

@@ -41,6 +41,14 @@ type Denoiser struct {
 
 	batches map[string]*batchCond // conditioning per batch composition
 	acc     []float64             // CFG accumulator, reused across calls
+	in      []float32             // UNet input, reused across calls
+}
+
+// scaleInto sets dst[i] = src[i]*c, rounded to float32 as torch does.
+func scaleInto(dst, src []float32, c float64) {
+	for i, v := range src {
+		dst[i] = float32(float64(v) * c)
+	}
 }
 
 // Func returns the denoiser as the samplers see it.
@@ -121,34 +129,40 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	}
 	cin := 1 / math.Sqrt(sigma*sigma+1)
 	t := float32(d.Table.SigmaToT(sigma))
-	xin := make([]float32, len(x))
-	for i, v := range x {
-		xin[i] = float32(float64(v) * cin)
-	}
-	// The cond batch: each image's latent once per AND part.
-	xc := xin
-	if len(parts) != n {
-		xc = make([]float32, 0, len(parts)*per)
-		for _, p := range parts {
-			xc = append(xc, xin[p.image*per:(p.image+1)*per]...)
-		}
-	}
 	simple := len(parts) == n
 	for _, p := range parts {
 		simple = simple && p.weight == 1
 	}
 	useCFG := unconds != nil && (d.Scale != 1 || !simple)
+	// The UNet input, scaled by c_in, in one reused buffer: the cond batch
+	// (each image's latent once per AND part), then with CFG the uncond
+	// batch (each image once). UNet functions copy their input, so the
+	// buffer is free again when they return.
+	nc := len(parts) * per
+	size := nc
+	if useCFG {
+		size += len(x)
+	}
+	if cap(d.in) < size {
+		d.in = make([]float32, size)
+	}
+	in := d.in[:size]
+	for k, p := range parts {
+		scaleInto(in[k*per:(k+1)*per], x[p.image*per:(p.image+1)*per], cin)
+	}
+	if useCFG {
+		scaleInto(in[nc:], x, cin)
+	}
 	var out []float32 // model outputs: the cond batch, then (with CFG) the uncond batch
 	var err error
 	if !useCFG {
-		out, err = d.run(xc, t, "cond"+key, conds)
+		out, err = d.run(in, t, "cond"+key, conds)
 	} else if padTokens(conds) == padTokens(unconds) {
-		both := append(append(make([]float32, 0, len(xc)+len(xin)), xc...), xin...)
-		out, err = d.run(both, t, "both"+key, append(append([]Cond{}, conds...), unconds...))
+		out, err = d.run(in, t, "both"+key, append(append([]Cond{}, conds...), unconds...))
 	} else {
 		var c, u []float32
-		if c, err = d.run(xc, t, "cond"+key, conds); err == nil {
-			u, err = d.run(xin, t, "uncond"+key, unconds)
+		if c, err = d.run(in[:nc], t, "cond"+key, conds); err == nil {
+			u, err = d.run(in[nc:], t, "uncond"+key, unconds)
 		}
 		out = append(c, u...)
 	}
@@ -165,8 +179,7 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 		}
 		return den, nil
 	}
-	uoff := len(xc)
-	u := out[uoff:]
+	u := out[nc:]
 	if len(parts) == n && simple {
 		s := b * d.Scale
 		for i, xv := range x {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime/trace"
 	"strconv"
 	"strings"
 	"time"
@@ -135,7 +136,11 @@ type Stats struct {
 	Sampling  time.Duration // the sampler loops, UNet calls included
 	UNet      time.Duration // inside UNet calls (host<->device copies included)
 	UNetCalls int
-	Decode    time.Duration // VAE decode and 8-bit conversion
+	// Between is the time from the end of one UNet call to the start of
+	// the next within a sampling loop (the sampler's own per-step work);
+	// MaxBetween is the longest such gap.
+	Between, MaxBetween time.Duration
+	Decode              time.Duration // VAE decode and 8-bit conversion
 }
 
 // timedUNet wraps f to add its time to st.
@@ -143,10 +148,19 @@ func timedUNet(f UNetFunc, st *Stats) UNetFunc {
 	if st == nil {
 		return f
 	}
-	return func(x []float32, xShape []int, t []float32, context []float32, ctxShape []int, y []float32) ([]float32, error) {
+	var last time.Time // end of the previous call of this loop
+	return func(x []float32, xShape []int, t []float32, cctx []float32, ctxShape []int, y []float32) ([]float32, error) {
 		start := time.Now()
-		out, err := f(x, xShape, t, context, ctxShape, y)
-		st.UNet += time.Since(start)
+		if !last.IsZero() {
+			gap := start.Sub(last)
+			st.Between += gap
+			st.MaxBetween = max(st.MaxBetween, gap)
+		}
+		r := trace.StartRegion(context.Background(), "unet")
+		out, err := f(x, xShape, t, cctx, ctxShape, y)
+		r.End()
+		last = time.Now()
+		st.UNet += last.Sub(start)
 		st.UNetCalls++
 		return out, err
 	}

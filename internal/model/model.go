@@ -82,19 +82,17 @@ func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*
 	return out, nil
 }
 
-// Float32s copies an output tensor's values and frees the tensor (its
-// device buffer and host copy at once, not when the garbage collector gets
-// to it); graphs return Float32 outputs.
+// Float32s copies an output tensor's values; graphs return Float32 outputs.
 func Float32s(t *tensors.Tensor) ([]float32, error) {
-	defer func() { _ = t.FinalizeAll() }()
 	if t.DType() != dtypes.Float32 {
 		return nil, fmt.Errorf("model: output is %s, want Float32", t.DType())
 	}
 	return tensors.CopyFlatData[float32](t)
 }
 
-// free releases tensors made for one call (not cached inputs) as soon as the
-// call has returned.
+// free releases tensors of one call (its own inputs, not cached ones, and
+// outputs already copied) at once rather than when the garbage collector
+// gets to them.
 func free(ts ...*tensors.Tensor) {
 	for _, t := range ts {
 		_ = t.FinalizeAll()

@@ -384,6 +384,7 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 	if err != nil {
 		return nil, err
 	}
+	defer free(res...)
 	return Float32s(res[0])
 }
 

@@ -7,8 +7,6 @@ import (
 	"image"
 	"image/jpeg"
 	"io"
-	"os"
-	"path/filepath"
 	"unicode/utf16"
 )
 
@@ -67,27 +65,25 @@ func WriteJPEG(path string, img image.Image, quality int, text string) error {
 	if err := EncodeJPEG(&buf, img, quality, text); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".sdgo-*.jpg")
-	if err != nil {
-		return fmt.Errorf("imagefile: write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("imagefile: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("imagefile: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("imagefile: write %s: %w", path, err)
-	}
-	return nil
+	return writeAtomic(path, buf.Bytes())
 }
 
 // exifSegment builds the whole APP1 segment (marker, length, "Exif\0\0",
-// TIFF data) with IFD0 pointing to an Exif IFD holding only UserComment.
+// TIFF data) holding text as exifTIFF writes it.
 func exifSegment(text string) ([]byte, error) {
+	payload := append([]byte("Exif\x00\x00"), exifTIFF(text)...)
+	if len(payload) > maxAPP1 {
+		return nil, fmt.Errorf("imagefile: encode jpeg: infotext of %d characters is too long for a JPEG Exif segment", len([]rune(text)))
+	}
+	seg := []byte{0xff, 0xe1}
+	seg = binary.BigEndian.AppendUint16(seg, uint16(len(payload)+2))
+	return append(seg, payload...), nil
+}
+
+// exifTIFF is the Exif data piexif.dump writes for webui's infotext, without
+// the "Exif\0\0" header: a big-endian TIFF header, IFD0 pointing to an
+// Exif IFD holding only UserComment = "UNICODE\0" + text in UTF-16BE.
+func exifTIFF(text string) []byte {
 	comment := append([]byte(nil), ucUnicode...)
 	for _, u := range utf16.Encode([]rune(text)) {
 		comment = binary.BigEndian.AppendUint16(comment, u)
@@ -103,14 +99,7 @@ func exifSegment(text string) ([]byte, error) {
 	tiff = be.AppendUint16(tiff, 1)
 	tiff = appendEntry(tiff, be, tagUserComment, 7, uint32(len(comment)), value)
 	tiff = be.AppendUint32(tiff, 0)
-	tiff = append(tiff, comment...)
-	payload := append([]byte("Exif\x00\x00"), tiff...)
-	if len(payload) > maxAPP1 {
-		return nil, fmt.Errorf("imagefile: encode jpeg: infotext of %d characters is too long for a JPEG Exif segment", len([]rune(text)))
-	}
-	seg := []byte{0xff, 0xe1}
-	seg = be.AppendUint16(seg, uint16(len(payload)+2))
-	return append(seg, payload...), nil
+	return append(tiff, comment...)
 }
 
 func appendEntry(b []byte, bo binary.AppendByteOrder, tag, typ uint16, count, value uint32) []byte {

@@ -208,6 +208,11 @@ func FuzzReadInfotext(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(buf.Bytes())
+	buf.Reset()
+	if err := EncodeWebP(&buf, testImage(), WebPOptions{Lossless: true}, "a cat, 猫"); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = ReadInfotext(bytes.NewReader(data)) // must not panic
 	})

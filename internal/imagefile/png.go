@@ -106,13 +106,22 @@ func WritePNG(path string, img image.Image, text string) error {
 	if err := EncodePNG(&buf, img, text); err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".sdgo-*.png")
+	return writeAtomic(path, buf.Bytes())
+}
+
+// writeAtomic writes data to a temporary file in path's folder and renames
+// it into place, so an existing file is never left half written.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sdgo-*"+filepath.Ext(path))
 	if err != nil {
 		return fmt.Errorf("imagefile: write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("imagefile: write %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600; outputs are shared files
 		tmp.Close()
 		return fmt.Errorf("imagefile: write %s: %w", path, err)
 	}

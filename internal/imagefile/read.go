@@ -8,8 +8,8 @@ import (
 )
 
 // ReadInfotext returns the generation parameters stored in a PNG (the
-// "parameters" text chunk) or a JPEG (the Exif UserComment), or "" when
-// the file has none. Other formats are an error.
+// "parameters" text chunk), a JPEG or a WebP file (the Exif UserComment),
+// or "" when the file has none. Other formats are an error.
 func ReadInfotext(r io.Reader) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 256<<20))
 	if err != nil {
@@ -20,6 +20,8 @@ func ReadInfotext(r io.Reader) (string, error) {
 		return ReadParameters(bytes.NewReader(data))
 	case len(data) >= 2 && data[0] == 0xff && data[1] == 0xd8:
 		return readJPEGInfotext(data)
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return readWebPInfotext(data)
 	}
-	return "", errors.New("imagefile: read: not a PNG or JPEG file")
+	return "", errors.New("imagefile: read: not a PNG, JPEG or WebP file")
 }

@@ -59,12 +59,26 @@ func Forward(s *nn.Scope, cfg Config, ids *Node, skip int) (hidden, pooled *Node
 // (with an error) on a skip beyond the layers or a missing weight.
 // Reference: transformers' CLIPTextTransformer, OpenCLIP's encode_text.
 func Encode(s *nn.Scope, cfg Config, ids *Node, out Output) (hidden, pooled *Node) {
+	return encode(s, cfg, ids, nil, nil, out)
+}
+
+// EncodeWithVectors is Encode with some input vectors given instead of
+// looked up: where replace [B, L] (Bool) is true, the token embedding is
+// taken from vecs [B, L, Width] (any float dtype) rather than from the
+// token table; position embeddings are added as usual. This is how
+// textual-inversion embeddings enter the encoder (webui's
+// EmbeddingsWithFixes). ids still decide the pooled output's EOS position.
+func EncodeWithVectors(s *nn.Scope, cfg Config, ids, vecs, replace *Node, out Output) (hidden, pooled *Node) {
+	return encode(s, cfg, ids, vecs, replace, out)
+}
+
+func encode(s *nn.Scope, cfg Config, ids, vecs, replace *Node, out Output) (hidden, pooled *Node) {
 	skip := max(out.Skip, 1)
 	if skip > cfg.Layers {
 		panic(fmt.Errorf("clip: encode: skip %d, but the encoder has %d layers", skip, cfg.Layers))
 	}
 	n := layoutNames[cfg.Layout]
-	x := embed(s, cfg, ids)
+	x := embed(s, cfg, ids, vecs, replace)
 	mask := nn.CausalMask(ids.Graph(), ids.Shape().Dimensions[1], dtypes.Float32)
 	stop := cfg.Layers - skip + 1
 	run := stop
@@ -93,8 +107,10 @@ func Encode(s *nn.Scope, cfg Config, ids *Node, out Output) (hidden, pooled *Nod
 	return hidden, pooled
 }
 
-// embed returns token plus position embeddings [B, L, Width] of ids [B, L].
-func embed(s *nn.Scope, cfg Config, ids *Node) *Node {
+// embed returns token plus position embeddings [B, L, Width] of ids [B, L],
+// with the token embeddings taken from vecs where replace is true (both
+// nil for none).
+func embed(s *nn.Scope, cfg Config, ids, vecs, replace *Node) *Node {
 	n := layoutNames[cfg.Layout]
 	l := ids.Shape().Dimensions[1]
 	if l > cfg.Positions {
@@ -102,6 +118,10 @@ func embed(s *nn.Scope, cfg Config, ids *Node) *Node {
 	}
 	// Gather from the stored table, then cast only the gathered rows.
 	tok := s.Cast(Gather(s.In(n.tokenEmb).Raw("weight"), ExpandAxes(ids, -1)))
+	if vecs != nil {
+		cond := BroadcastToDims(ExpandAxes(replace, -1), tok.Shape().Dimensions...)
+		tok = Where(cond, s.Cast(vecs), tok)
+	}
 	pos := s.In(n.posScope).W(n.posName)
 	if l < cfg.Positions {
 		pos = Slice(pos, AxisRange(0, l))

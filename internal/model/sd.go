@@ -291,6 +291,22 @@ type TextOutput struct {
 // the hidden states it is configured to give, with clip skip skip (0 keeps
 // the encoder's default; SD1 takes 1 = last layer, 2 = penultimate).
 func (m *Model) EncodeText(i int, ids [][]int, skip int) (TextOutput, error) {
+	return m.EncodeTextVectors(i, ids, nil, skip)
+}
+
+// InputVectors replaces the token embeddings of positions Pos, Pos+1, ...
+// of row Row of an EncodeTextVectors call with Data (n x Width values for
+// n positions): a textual-inversion embedding's vectors.
+type InputVectors struct {
+	Row, Pos int
+	Data     []float32
+}
+
+// EncodeTextVectors is EncodeText with some input vectors given instead of
+// looked up from the token table (positional embeddings are still added).
+// Without vectors it is EncodeText; with them it runs a second compiled
+// variant of the encoder that also takes [B, L, Width] input vectors.
+func (m *Model) EncodeTextVectors(i int, ids [][]int, vecs []InputVectors, skip int) (TextOutput, error) {
 	if i < 0 || i >= len(m.Text) {
 		return TextOutput{}, fmt.Errorf("model: text encoder %d of %d", i, len(m.Text))
 	}
@@ -298,7 +314,7 @@ func (m *Model) EncodeText(i int, ids [][]int, skip int) (TextOutput, error) {
 	if skip > 0 && m.Family == checkpoint.SD1 {
 		out = clip.SD1Output(skip)
 	}
-	return m.encodeText(i, ids, out)
+	return m.encodeText(i, ids, vecs, out)
 }
 
 // EncodeTextLayer runs text encoder i and returns hidden state -skip (1 =
@@ -309,10 +325,10 @@ func (m *Model) EncodeTextLayer(i int, ids [][]int, skip int, finalNorm bool) (T
 	if i < 0 || i >= len(m.Text) {
 		return TextOutput{}, fmt.Errorf("model: text encoder %d of %d", i, len(m.Text))
 	}
-	return m.encodeText(i, ids, clip.Output{Skip: skip, FinalNorm: finalNorm})
+	return m.encodeText(i, ids, nil, clip.Output{Skip: skip, FinalNorm: finalNorm})
 }
 
-func (m *Model) encodeText(i int, ids [][]int, out clip.Output) (TextOutput, error) {
+func (m *Model) encodeText(i int, ids [][]int, vecs []InputVectors, out clip.Output) (TextOutput, error) {
 	te := m.Text[i]
 	b := len(ids)
 	if b == 0 {
@@ -329,14 +345,30 @@ func (m *Model) encodeText(i int, ids [][]int, out clip.Output) (TextOutput, err
 		}
 	}
 	key := fmt.Sprintf("text%d/skip%d/norm%v/pool%v", i, out.Skip, out.FinalNorm, out.Pooled)
+	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, b, l)}
+	if len(vecs) > 0 {
+		v, mask, err := inputVectors(vecs, b, l, te.Config.Width)
+		if err != nil {
+			return TextOutput{}, err
+		}
+		key += "/vectors"
+		inputs = append(inputs, tensors.FromFlatDataAndDimensions(v, b, l, te.Config.Width), tensors.FromFlatDataAndDimensions(mask, b, l))
+	}
 	res, err := m.runner.Run(key, func(s *nn.Scope, in []*Node) []*Node {
-		h, p := clip.Encode(s.In(strings.TrimSuffix(te.Prefix, ".")), te.Config, in[0], out)
+		scope := s.In(strings.TrimSuffix(te.Prefix, "."))
+		var h, p *Node
+		if len(in) == 3 {
+			replace := GreaterThan(in[2], ZerosLike(in[2]))
+			h, p = clip.EncodeWithVectors(scope, te.Config, in[0], in[1], replace, out)
+		} else {
+			h, p = clip.Encode(scope, te.Config, in[0], out)
+		}
 		outs := []*Node{ConvertDType(h, dtypes.Float32)}
 		if p != nil {
 			outs = append(outs, ConvertDType(p, dtypes.Float32))
 		}
 		return outs
-	}, tensors.FromFlatDataAndDimensions(flat, b, l))
+	}, inputs...)
 	if err != nil {
 		return TextOutput{}, err
 	}
@@ -351,6 +383,25 @@ func (m *Model) encodeText(i int, ids [][]int, out clip.Output) (TextOutput, err
 		}
 	}
 	return to, nil
+}
+
+// inputVectors lays vecs out as a [b, l, width] tensor and a [b, l] mask
+// (1 where a vector replaces the token embedding).
+func inputVectors(vecs []InputVectors, b, l, width int) (v, mask []float32, err error) {
+	v = make([]float32, b*l*width)
+	mask = make([]float32, b*l)
+	for _, iv := range vecs {
+		n := len(iv.Data) / width
+		if len(iv.Data)%width != 0 || n == 0 || iv.Row < 0 || iv.Row >= b || iv.Pos < 0 || iv.Pos+n > l {
+			return nil, nil, fmt.Errorf("model: encode text: %d input values at row %d position %d do not fit %d rows of %d x %d", len(iv.Data), iv.Row, iv.Pos, b, l, width)
+		}
+		at := iv.Row*l + iv.Pos
+		copy(v[at*width:], iv.Data)
+		for k := 0; k < n; k++ {
+			mask[at+k] = 1
+		}
+	}
+	return v, mask, nil
 }
 
 // RunUNet runs the denoising network once: x [B, C, H, W] at timesteps t [B]

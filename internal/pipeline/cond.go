@@ -3,8 +3,10 @@ package pipeline
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"sdgo/internal/checkpoint"
+	"sdgo/internal/embedding"
 	"sdgo/internal/model"
 	"sdgo/internal/prompt"
 	"sdgo/internal/tokenizer"
@@ -19,6 +21,27 @@ type Conditioner struct {
 	Model    *model.Model
 	Tok      *tokenizer.Tokenizer
 	ClipSkip int // 0 or 1 = last layer (SD1 only; SD2 and SDXL fix it)
+	// Embeddings are the textual-inversion embeddings prompts may name
+	// (nil = none). Only those of the model's width (TextWidth) are found.
+	Embeddings *embedding.Database
+	// Emphasis is webui's emphasis mode: "" or EmphasisOriginal,
+	// EmphasisNoNorm, EmphasisIgnore or EmphasisNone.
+	Emphasis string
+
+	finders  []*embedding.Finder // per text encoder, built on first use
+	used     [2][]*embedding.Embedding
+	brackets bool // an encoded text had "(" or "["
+}
+
+// TextWidth is the width a textual-inversion embedding must have for m:
+// the sum of its text encoders' widths (768 SD1, 1024 SD2, 2048 SDXL), as
+// webui's expected embedding shape.
+func TextWidth(m *model.Model) int {
+	w := 0
+	for _, te := range m.Text {
+		w += te.Config.Width
+	}
+	return w
 }
 
 // Size is the pixel size SDXL's vector conditioning records.
@@ -28,7 +51,15 @@ type Size struct{ W, H int }
 // zeroes an empty one, as webui does).
 func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error) {
 	m := c.Model
-	spans := prompt.ParseAttention(text)
+	emphasis, err := ParseEmphasis(c.Emphasis)
+	if err != nil {
+		return Cond{}, fmt.Errorf("pipeline: encode prompt: %w", err)
+	}
+	spans := []prompt.Span{{Text: text, Weight: 1}}
+	if emphasis != EmphasisNone {
+		spans = prompt.ParseAttention(text)
+	}
+	c.brackets = c.brackets || strings.ContainsAny(text, "([")
 	var parts [][]float32
 	var width, tokens int
 	var pooled []float32
@@ -37,19 +68,31 @@ func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error
 		if te.OpenCLIP() {
 			tok = tok.WithNormalizer(tokenizer.NormalizeOpenAI)
 		}
-		chunks := prompt.Chunks(spans, tok.Encode, te.PadID)
+		ch := prompt.NewChunker(te.PadID)
+		if f := c.finder(i, tok.Encode); f != nil {
+			ch.Embeddings = f
+		}
+		chunks := ch.Chunks(spans, tok.Encode)
 		rows := make([][]int, len(chunks))
 		var mult []float64
-		for j, ch := range chunks {
-			rows[j] = ch.Tokens
-			mult = append(mult, ch.Multipliers...)
+		var vecs []model.InputVectors
+		for j, chunk := range chunks {
+			rows[j] = chunk.Tokens
+			mult = append(mult, chunk.Multipliers...)
+			for _, fix := range chunk.Fixes {
+				v, err := c.fixVectors(fix, te.Config.Width, negative)
+				if err != nil {
+					return Cond{}, err
+				}
+				vecs = append(vecs, model.InputVectors{Row: j, Pos: fix.Pos, Data: v})
+			}
 		}
-		out, err := m.EncodeText(i, rows, c.ClipSkip)
+		out, err := m.EncodeTextVectors(i, rows, vecs, c.ClipSkip)
 		if err != nil {
 			return Cond{}, fmt.Errorf("pipeline: encode prompt: %w", err)
 		}
 		n := len(rows) * len(rows[0])
-		z := ApplyEmphasis(out.Hidden, len(rows[0]), out.Width, mult) // per 77-token chunk, as webui
+		z := emphasize(emphasis, out.Hidden, len(rows[0]), out.Width, mult) // per 77-token chunk, as webui
 		if tokens != 0 && tokens != n {
 			return Cond{}, fmt.Errorf("pipeline: encode prompt: text encoders gave %d and %d tokens", tokens, n)
 		}

@@ -181,7 +181,7 @@ func newHiresPass(j Job, p *Params, table *sample.Table) (*hiresPass, error) {
 		return nil, fmt.Errorf("pipeline: hires: %w", err)
 	}
 	start := time.Now()
-	cd := Conditioner{Model: j.Model, Tok: j.Tok, ClipSkip: p.ClipSkip}
+	cd := j.conditioner(*p)
 	if hp.conds, err = cd.EncodeSchedulesWith(pos, neg, Size{hp.outW, hp.outH}, HiresSchedule(firstSmp, p.Steps, smp, steps)); err != nil {
 		return nil, err
 	}

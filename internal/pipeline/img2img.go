@@ -151,11 +151,12 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 	}
 	// 3. Conditioning, once per job.
 	start := time.Now()
-	cd := Conditioner{Model: m, Tok: j.Tok, ClipSkip: p.ClipSkip}
+	cd := j.conditioner(p.Params)
 	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {
 		return nil, err
 	}
+	j.cond = cd
 	j.since(&j.stat().Cond, start)
 	// 4. The init latent (one per batch slot), the latent mask, the fills.
 	init, err := encodeImages(j, prep.images, p.BatchSize, h, w)

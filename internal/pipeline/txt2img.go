@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"sdgo/internal/embedding"
 	"sdgo/internal/imagefile"
 	"sdgo/internal/infotext"
 	"sdgo/internal/model"
@@ -40,6 +41,7 @@ type Params struct {
 	BatchSize       int    // images per UNet batch
 	BatchCount      int    // batches
 	ClipSkip        int    // 1 = last layer (SD1)
+	Emphasis        string // webui's emphasis mode ("" = Original; see Emphases)
 	RNG             string // "GPU" (webui's default), "CPU" or "NV"
 	ENSD            int64  // eta noise seed delta
 	Eta             *float64
@@ -108,6 +110,9 @@ func (p *Params) Validate() error {
 	if _, err := sample.ParseSource(p.RNG); err != nil {
 		bad = append(bad, err.Error())
 	}
+	if _, err := ParseEmphasis(p.Emphasis); err != nil {
+		bad = append(bad, err.Error())
+	}
 	bad = append(bad, p.Hires.problems(p.Width, p.Height)...)
 	if bad != nil {
 		return &ValidationError{bad}
@@ -128,6 +133,11 @@ type Job struct {
 	Trace func(name string, v []float32)
 	// Stats, when set, receives where the time went.
 	Stats *Stats
+	// Embeddings are the textual-inversion embeddings prompts may name;
+	// may be nil.
+	Embeddings *embedding.Database
+
+	cond *Conditioner // the job's prompt encoder, for describe
 }
 
 // Stats splits a job's time into its stages.
@@ -203,11 +213,12 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	h, w := p.Height/8, p.Width/8
 	// 2. Conditioning, once per job (every image shares the prompt).
 	start := time.Now()
-	cd := Conditioner{Model: m, Tok: j.Tok, ClipSkip: p.ClipSkip}
+	cd := j.conditioner(p)
 	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {
 		return nil, err
 	}
+	j.cond = cd
 	cond, uncond := conds.First()
 	j.since(&j.stat().Cond, start)
 	j.trace("cond", cond.Context)
@@ -383,6 +394,10 @@ func describe(j Job, p Params, smp sample.Sampler, sched string, seed, subseed i
 	}
 	if src := strings.ToUpper(p.RNG); src != "" && src != "GPU" {
 		info.Add("RNG", src)
+	}
+	if j.cond != nil {
+		info.Add("TI hashes", j.cond.TIHashes())
+		info.Add("Emphasis", j.cond.EmphasisInfo())
 	}
 	info.Add("Version", Version)
 	return info

@@ -29,6 +29,7 @@ func init() {
 type modelFlags struct {
 	model, vae, clipVocab, prediction *string
 	backend, dtype                    *string
+	ti                                *tiFlags // --embeddings-dir (embeddings.go)
 }
 
 func addModelFlags(fs *flag.FlagSet, e *Env) *modelFlags {
@@ -39,6 +40,7 @@ func addModelFlags(fs *flag.FlagSet, e *Env) *modelFlags {
 		prediction: fs.String("prediction", "", "override the detected prediction type: eps or v"),
 	}
 	f.backend, f.dtype = backendFlags(fs, e)
+	f.ti = addTIFlags(fs, e)
 	return f
 }
 
@@ -61,6 +63,10 @@ func (f *modelFlags) load(stderr interface{ Write([]byte) (int, error) }) (*mode
 		return nil, nil, err
 	}
 	fmt.Fprintf(stderr, "loaded %s: %s (%s prediction) in %s\n", filepath.Base(*f.model), m.Family, m.Prediction, time.Since(start).Round(time.Millisecond))
+	if _, err := f.ti.load(m, *f.model, stderr); err != nil {
+		m.Close()
+		return nil, nil, err
+	}
 	return m, tok, nil
 }
 
@@ -119,7 +125,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	bar := progressbar.NewOptions((p.Steps+hiresBarSteps(p))*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("sampling"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
-	job := pipeline.Job{Model: m, Tok: tok, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
+	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
 	results, grid, err := scripts.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)

@@ -48,6 +48,7 @@ func addGenFlags(fs *flag.FlagSet, p *pipeline.Params) *genFlags {
 	fs.IntVar(&p.BatchSize, "batch-size", 1, "images per batch")
 	fs.IntVar(&p.BatchCount, "batch-count", 1, "number of batches")
 	fs.IntVar(&p.ClipSkip, "clip-skip", 1, "clip skip (SD1): 1 = last layer, 2 = penultimate")
+	fs.StringVar(&p.Emphasis, "emphasis", pipeline.EmphasisOriginal, emphasisUsage)
 	fs.StringVar(&p.RNG, "rng", "GPU", "random number source as webui: GPU (default, CUDA-compatible Philox on any device), CPU or NV")
 	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
 	fs.Float64Var(&g.eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
@@ -132,7 +133,7 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	bar := progressbar.NewOptions((tEnc+1)*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("img2img"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
-	job := pipeline.Job{Model: m, Tok: tok, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
+	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
 	results, err := pipeline.Img2Img(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)

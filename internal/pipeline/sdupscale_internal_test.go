@@ -243,7 +243,11 @@ func TestSDUpscaleGridValidation(t *testing.T) {
 		{"two inits", func(p *Img2ImgParams, _ *SDUpscaleOptions) { p.Init = append(p.Init, p.Init[0]) }, "takes one init image"},
 		{"mask", func(p *Img2ImgParams, _ *SDUpscaleOptions) { p.Mask = image.NewGray(image.Rect(0, 0, 4, 4)) }, "drop the mask"},
 		{"overlap", func(_ *Img2ImgParams, o *SDUpscaleOptions) { o.Overlap = 64 }, "smaller than the tile size"},
-		{"huge", func(_ *Img2ImgParams, o *SDUpscaleOptions) { o.ScaleFactor = 8; o.Overlap = 8 }, ""},
+		{"scale 8", func(_ *Img2ImgParams, o *SDUpscaleOptions) { o.ScaleFactor = 8; o.Overlap = 8 }, ""},
+		{"too large", func(p *Img2ImgParams, o *SDUpscaleOptions) {
+			p.Init[0] = image.NewGray(image.Rect(0, 0, 2100, 8))
+			o.ScaleFactor = 8
+		}, "16800x64, more than 16384"},
 		{"tiny", func(p *Img2ImgParams, o *SDUpscaleOptions) {
 			p.Init[0] = noiseImage(8, 8, 1)
 			o.Upscaler, o.Overlap = "None", 16

@@ -90,6 +90,7 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	fs.BoolVar(&p.InvertMask, "invert-mask", false, "repaint what is not masked")
 	fs.Float64Var(&p.NoiseMultiplier, "noise-multiplier", 1, "initial noise multiplier")
 	extras := addPromptExtras(fs)
+	script := addImg2ImgScriptFlags(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -124,17 +125,21 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	if err := p.Validate(); err != nil {
 		return usageError{err}
 	}
+	batches, err := script.check(&p)
+	if err != nil {
+		return err
+	}
 	m, tok, err := mf.load(e.Stderr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	_, tEnc := sample.Img2ImgSteps(p.Steps, p.DenoisingStrength, false)
-	bar := progressbar.NewOptions((tEnc+1)*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
+	bar := progressbar.NewOptions((tEnc+1)*batches, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("img2img"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
 	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
-	results, err := pipeline.Img2Img(ctx, job, p)
+	results, err := script.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)
 	for i, r := range results {

@@ -73,6 +73,7 @@ type Engine struct {
 	before func(context.Context, Request) error
 	log    *slog.Logger
 	cat    catalog
+	emb    embeddings
 
 	ctx  context.Context
 	stop context.CancelFunc
@@ -116,6 +117,7 @@ func New(opt Options) (*Engine, error) {
 		e.img = pipeline.Img2Img
 	}
 	e.cat = catalog{ckptDir: cfg.CheckpointDir(), vaeDir: cfg.VAEDir(), loraDir: cfg.LoraDir()}
+	e.emb.dirs = embeddingDirs(cfg.ModelsDir, cfg.EmbeddingsDir())
 	if err := e.cat.refresh(); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"sdgo/internal/embedding"
 	"sdgo/internal/imagefile"
 	"sdgo/internal/pipeline"
 	"sdgo/internal/sample"
@@ -153,6 +154,13 @@ func (e *Engine) generate(ctx context.Context, j *Job, r Request, l *Loaded) err
 	j.mu.Lock()
 	j.started = time.Now()
 	j.mu.Unlock()
+	var tiDB *embedding.Database
+	if l.Model != nil {
+		var err error
+		if tiDB, err = e.emb.get(pipeline.TextWidth(l.Model), false); err != nil {
+			return err
+		}
+	}
 	for b := 0; b < n; b++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -166,7 +174,7 @@ func (e *Engine) generate(ctx context.Context, j *Job, r Request, l *Loaded) err
 		bp.Seed = p.Seed + int64(b*bs)
 		bp.Subseed = p.Subseed + int64(b*bs)
 		batch := b
-		pj := pipeline.Job{Model: l.Model, Tok: l.Tok, OnStep: func(_, _ int, s sample.Step) {
+		pj := pipeline.Job{Model: l.Model, Tok: l.Tok, Embeddings: tiDB, OnStep: func(_, _ int, s sample.Step) {
 			j.step(batch, n, bs, s, h, w)
 		}}
 		var res []pipeline.Result

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"sdgo/api"
+	"sdgo/internal/embedding"
 	"sdgo/internal/sample"
 )
 
@@ -104,8 +105,35 @@ func (s *Server) promptStyles(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, []api.PromptStyle{})
 }
 
+// embeddings lists the textual-inversion embeddings as webui's
+// /sdapi/v1/embeddings: {loaded: {name: {step, sd_checkpoint,
+// sd_checkpoint_name, shape, vectors}}, skipped: {...}}.
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]any{"loaded": map[string]any{}, "skipped": map[string]any{}})
+	return s.listEmbeddings(w, false)
+}
+
+// refreshEmbeddings rereads the embeddings folder and lists it.
+func (s *Server) refreshEmbeddings(w http.ResponseWriter, r *http.Request) error {
+	return s.listEmbeddings(w, true)
+}
+
+func (s *Server) listEmbeddings(w http.ResponseWriter, refresh bool) error {
+	db, err := s.eng.Embeddings(refresh)
+	if err != nil {
+		return err
+	}
+	entry := func(e *embedding.Embedding) map[string]any {
+		return map[string]any{"step": e.Step, "sd_checkpoint": e.SDCheckpoint, "sd_checkpoint_name": e.SDCheckpointName,
+			"shape": e.Shape, "vectors": e.Vectors}
+	}
+	loaded, skipped := map[string]any{}, map[string]any{}
+	for name, e := range db.Loaded {
+		loaded[name] = entry(e)
+	}
+	for name, sk := range db.Skipped {
+		skipped[name] = entry(sk.Embedding)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"loaded": loaded, "skipped": skipped})
 }
 
 // refresh rescans the model folders (checkpoints, VAEs; LoRAs are read on

@@ -30,6 +30,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /sdapi/v1/refresh-checkpoints", h(s.refresh))
 	mux.Handle("POST /sdapi/v1/refresh-vae", h(s.refresh))
 	mux.Handle("POST /sdapi/v1/refresh-loras", h(s.refresh))
+	mux.Handle("POST /sdapi/v1/refresh-embeddings", h(s.refreshEmbeddings))
 	mux.Handle("GET /sdapi/v1/memory", h(s.memory))
 	// sdgo's asynchronous job API (jobs.go).
 	mux.Handle("POST /api/v1/jobs", h(s.submitJob))

@@ -231,12 +231,13 @@ func sdUpscale(ctx context.Context, p Img2ImgParams, o SDUpscaleOptions, run til
 var sdUpscaleBefore = []string{"Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed",
 	"Face restoration", "Size", "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE",
 	"Variation seed", "Variation seed strength", "Seed resize from", "Denoising strength", "Conditional mask weight",
-	"Clip skip", "ENSD", "Init image hash", "RNG", "NGMS", "Tiling", "Mask mode", "Mask blur"}
+	"Clip skip", "ENSD", "Token merging ratio", "Token merging ratio hr", "Init image hash", "RNG", "NGMS", "Tiling",
+	"Mask mode", "Mask blur"}
 
 // addSDUpscaleInfo adds "SD upscale overlap" and "SD upscale upscaler" to
 // an img2img infotext where webui's script puts them: after the fixed
-// fields, before what img2img adds while it runs ("Noise multiplier")
-// and before "Version". Only the parameters line is rewritten.
+// fields, before what img2img adds while it runs ("TI hashes",
+// "Emphasis", "Noise multiplier") and before "Version". Only the parameters line is rewritten.
 func addSDUpscaleInfo(text string, o SDUpscaleOptions) (string, error) {
 	head, line := "", text
 	if i := strings.LastIndex(text, "\n"); i >= 0 {

@@ -370,6 +370,8 @@ func TestAddSDUpscaleInfo(t *testing.T) {
 			"a cat\nSteps: 2, Seed: 1, Size: 64x64, Denoising strength: 0.5, SD upscale overlap: 64, SD upscale upscaler: Nearest, Version: sdgo"},
 		{"Steps: 2, Seed: 1, Size: 64x64, RNG: CPU, Noise multiplier: 0.5",
 			"Steps: 2, Seed: 1, Size: 64x64, RNG: CPU, SD upscale overlap: 64, SD upscale upscaler: Nearest, Noise multiplier: 0.5"},
+		{"x\nSteps: 2, Seed: 1, Clip skip: 2, RNG: CPU, TI hashes: \"emb: 0123abcd\", Emphasis: No norm, Version: sdgo",
+			"x\nSteps: 2, Seed: 1, Clip skip: 2, RNG: CPU, SD upscale overlap: 64, SD upscale upscaler: Nearest, TI hashes: \"emb: 0123abcd\", Emphasis: No norm, Version: sdgo"},
 		{"  two\n lines: x, y \nNegative prompt: bad, \"q\"\nSteps: 2, Sampler: Euler, Seed: 1, Model: \"a, b\", Version: sdgo",
 			"  two\n lines: x, y \nNegative prompt: bad, \"q\"\nSteps: 2, Sampler: Euler, Seed: 1, Model: \"a, b\", SD upscale overlap: 64, SD upscale upscaler: Nearest, Version: sdgo"},
 	} {

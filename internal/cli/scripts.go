@@ -16,16 +16,19 @@ import (
 type scriptFlags struct {
 	script, promptsFile                      string
 	matrixNegative, matrixStart, matrixSeeds bool
+	xyz                                      *xyzFlags
+	fs                                       *flag.FlagSet // the command's flags: xyz reads the model flags
 }
 
 // addScriptFlags registers --script and the scripts' options on fs.
 func addScriptFlags(fs *flag.FlagSet) *scriptFlags {
-	s := &scriptFlags{}
-	fs.StringVar(&s.script, "script", "", "run a webui script: prompt-matrix (|-separated prompt parts, all combinations and a labelled grid) or prompts-from-file (one job per line of --prompts-file)")
+	s := &scriptFlags{fs: fs}
+	fs.StringVar(&s.script, "script", "", "run a webui script: prompt-matrix (|-separated prompt parts, all combinations and a labelled grid), prompts-from-file (one job per line of --prompts-file) or xyz (X/Y/Z plot: --x-type steps --x-values 10,20 ...)")
 	fs.StringVar(&s.promptsFile, "prompts-file", "", "prompts-from-file: a text file, one prompt or one line of --prompt \"...\" --steps 20 ... options per line")
 	fs.BoolVar(&s.matrixNegative, "matrix-negative", false, "prompt-matrix: take the |-separated parts from the negative prompt")
 	fs.BoolVar(&s.matrixStart, "matrix-variations-at-start", false, "prompt-matrix: put the variable parts before the fixed first part")
 	fs.BoolVar(&s.matrixSeeds, "matrix-different-seeds", false, "prompt-matrix: use seed+i for image i instead of one seed")
+	s.xyz = addXYZFlags(fs)
 	return s
 }
 
@@ -37,8 +40,11 @@ func (s *scriptFlags) check() error {
 		if s.promptsFile == "" {
 			return usagef("--script prompts-from-file needs --prompts-file FILE")
 		}
+	case "xyz", "x/y/z plot", "xyz-plot":
+		s.script = "xyz"
+		return s.xyz.check()
 	default:
-		return usagef("--script %q: want prompt-matrix or prompts-from-file", s.script)
+		return usagef("--script %q: want prompt-matrix, prompts-from-file or xyz", s.script)
 	}
 	return nil
 }
@@ -60,6 +66,12 @@ func (s *scriptFlags) run(ctx context.Context, job pipeline.Job, p pipeline.Para
 		}
 		rs, err := pipeline.PromptsFromFile(ctx, job, jobs)
 		return rs, nil, err
+	case "xyz":
+		rs, res, err := s.xyz.run(ctx, s.fs, job, p)
+		if err != nil || res == nil {
+			return rs, nil, err
+		}
+		return rs, res.Grid.Image, nil
 	}
 	rs, err := pipeline.Txt2Img(ctx, job, p)
 	return rs, nil, err

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -102,7 +101,11 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	addHiresFlags(fs, &p.Hires)
 	extras := addPromptExtras(fs)
 	scripts := addScriptFlags(fs)
+	outs := addOutputFlags(fs, &g.out)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := outs.check(fs); err != nil {
 		return err
 	}
 	if err := scripts.check(); err != nil {
@@ -129,57 +132,58 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	results, grid, err := scripts.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)
-	for i, r := range results {
-		path := outputPath(g.out, len(results), i, r.Seed)
-		if werr := writeResult(path, r); werr != nil {
-			return werr
-		}
-		fmt.Fprintf(e.Stdout, "%s (seed %d)\n", path, r.Seed)
+	if err != nil {
+		grid = nil // a failed script's grid is incomplete
 	}
-	if grid != nil && err == nil {
-		path := gridPath(g.out, results[0].Seed)
-		if werr := writeResult(path, pipeline.Result{Image: grid, Infotext: results[0].Infotext}); werr != nil {
-			return werr
-		}
-		fmt.Fprintf(e.Stdout, "%s (grid)\n", path)
+	if werr := outs.save(e, "txt2img", p, extras.styles, results, grid); werr != nil {
+		return werr
 	}
 	return err
 }
 
-// outputPath is where image i of n goes: out itself when it names a .png,
-// .jpg or .jpeg file and there is one image (out-<i> with the same
-// extension for several), else out/<index>-<seed>.png as webui names files.
+// outputPath is where image i of n goes when saved without outputFlags
+// (img2img): out itself when it names a .png, .jpg, .jpeg or .webp file
+// and there is one image (out-<i> with the same extension for several),
+// else the next webui name in the folder out, NNNNN-<seed>.png, the
+// number continuing from the files already there.
 func outputPath(out string, n, i int, seed int64) string {
-	if ext := filepath.Ext(out); strings.EqualFold(ext, ".png") || isJPEGPath(out) {
-		if n == 1 {
-			return out
-		}
-		return strings.TrimSuffix(out, ext) + "-" + strconv.Itoa(i) + ext
+	if outputFileFormat(out) != "" {
+		return numberedFile(out, n, i)
 	}
-	return filepath.Join(out, fmt.Sprintf("%05d-%d.png", i, seed))
+	path, err := imagefile.NumberedPath(out, "", "-"+strconv.FormatInt(seed, 10), "png")
+	if err != nil { // 500 taken names in a row: let the write fail loudly on an odd name
+		return filepath.Join(out, fmt.Sprintf("%05d-%d.png", i, seed))
+	}
+	return path
 }
 
+// writeResult saves r at path in the format its extension names (PNG
+// unless .jpg, .jpeg or .webp), with sdgo's default quality.
 func writeResult(path string, r pipeline.Result) error {
+	return writeImage(path, r, jpegQuality, false)
+}
+
+// writeImage saves r at path, creating its folder: PNG with the infotext
+// in a text chunk, or JPEG/WebP (of the given quality, or lossless WebP)
+// with it in the Exif UserComment.
+func writeImage(path string, r pipeline.Result, quality int, lossless bool) error {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create output folder: %w", err)
 		}
 	}
-	if isJPEGPath(path) {
-		return imagefile.WriteJPEG(path, r.Image, jpegQuality, r.Infotext)
+	switch outputFileFormat(path) {
+	case "jpg":
+		return imagefile.WriteJPEG(path, r.Image, quality, r.Infotext)
+	case "webp":
+		return imagefile.WriteWebP(path, r.Image, imagefile.WebPOptions{Quality: quality, Lossless: lossless}, r.Infotext)
 	}
 	return imagefile.WritePNG(path, r.Image, r.Infotext)
 }
 
-// jpegQuality is the JPEG quality of -o FILE.jpg (webui makes it an
+// jpegQuality is the default JPEG and WebP quality (webui makes it an
 // option, "jpeg_quality").
 const jpegQuality = 95
-
-// isJPEGPath reports whether path ends in .jpg or .jpeg (any case).
-func isJPEGPath(path string) bool {
-	ext := strings.ToLower(filepath.Ext(path))
-	return ext == ".jpg" || ext == ".jpeg"
-}
 
 func samplerNames() []string {
 	var out []string

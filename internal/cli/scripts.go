@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"image"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"sdgo/internal/pipeline"
 )
@@ -75,13 +73,4 @@ func (s *scriptFlags) run(ctx context.Context, job pipeline.Job, p pipeline.Para
 	}
 	rs, err := pipeline.Txt2Img(ctx, job, p)
 	return rs, nil, err
-}
-
-// gridPath is where a script's grid goes: next to a .png output as
-// <name>-grid.png, or in the output folder as grid-<seed>.png.
-func gridPath(out string, seed int64) string {
-	if strings.EqualFold(filepath.Ext(out), ".png") {
-		return strings.TrimSuffix(out, filepath.Ext(out)) + "-grid.png"
-	}
-	return filepath.Join(out, fmt.Sprintf("grid-%d.png", seed))
 }

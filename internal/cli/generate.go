@@ -135,7 +135,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		grid = nil // a failed script's grid is incomplete
 	}
-	if werr := outs.save(e, "txt2img", p, extras.styles, results, grid); werr != nil {
+	if werr := outs.save(e, "txt2img", scripts.script, p, extras.styles, results, grid); werr != nil {
 		return werr
 	}
 	return err

@@ -72,8 +72,9 @@ func outputFileFormat(out string) string {
 // save writes a job's images (and the script's grid, if any) and prints
 // each path. kind is "txt2img" or "img2img": without -o, images go to
 // <outputs>/<kind>-images/<YYYY-MM-DD> and grids to <kind>-grids/<date>
-// as in webui; with -o FOLDER into that folder.
-func (o *outputFlags) save(e *Env, kind string, p pipeline.Params, styles []string, results []pipeline.Result, grid *image.NRGBA) error {
+// as in webui; with -o FOLDER into that folder. script names the script
+// that made the grid (see gridBasename).
+func (o *outputFlags) save(e *Env, kind, script string, p pipeline.Params, styles []string, results []pipeline.Result, grid *image.NRGBA) error {
 	imgDir, gridDir := *o.out, *o.out
 	if !o.outSet {
 		root := config.FromEnv(e.Getenv).OutputsDir
@@ -98,7 +99,7 @@ func (o *outputFlags) save(e *Env, kind string, p pipeline.Params, styles []stri
 	if grid == nil || len(results) == 0 {
 		return nil
 	}
-	path, err := o.gridPath(gridDir)
+	path, err := o.gridPath(gridDir, script, o.nameInfo(p, styles, seeds, 0, pipeline.Result{Image: grid, Seed: results[0].Seed, Infotext: results[0].Infotext}))
 	if err != nil {
 		return err
 	}
@@ -124,12 +125,33 @@ func (o *outputFlags) imagePath(dir string, n, i int, info imagefile.NameInfo) (
 }
 
 // gridPath is where a script's grid goes: next to -o FILE as
-// FILE-grid.<ext>, else the next grid-NNNN.<format> in dir.
-func (o *outputFlags) gridPath(dir string) (string, error) {
+// FILE-grid.<ext>, else the next webui grid name in dir (see
+// gridBasename).
+func (o *outputFlags) gridPath(dir, script string, info imagefile.NameInfo) (string, error) {
 	if ext := filepath.Ext(*o.out); outputFileFormat(*o.out) != "" {
 		return strings.TrimSuffix(*o.out, ext) + "-grid" + ext, nil
 	}
-	return imagefile.NumberedPath(dir, "grid", "", o.format)
+	base, dec := gridBasename(script), ""
+	if base != "grid" {
+		if dec = imagefile.ApplyPattern(o.pattern, info); dec != "" {
+			dec = "-" + dec
+		}
+	}
+	return imagefile.NumberedPath(dir, base, dec, o.formatFor(info.Image))
+}
+
+// gridBasename is the name webui gives a grid file before its number:
+// prompt_matrix-NNNN-<pattern> and xyz_grid-NNNN-<pattern> for those
+// scripts (saved with their seed, so the file name pattern applies), and
+// grid-NNNN for a plain batch grid (webui's short grid names).
+func gridBasename(script string) string {
+	switch script {
+	case "prompt-matrix":
+		return "prompt_matrix"
+	case "xyz":
+		return "xyz_grid"
+	}
+	return "grid"
 }
 
 // formatFor is --format, or png for an image too large for it (WebP

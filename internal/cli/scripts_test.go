@@ -25,12 +25,12 @@ func TestTxt2ImgPromptMatrix(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	want := []string{filepath.Join(out, "00000-7.png") + " (seed 7)", filepath.Join(out, "00001-7.png") + " (seed 7)", filepath.Join(out, "grid-0000.png") + " (grid)"}
+	want := []string{filepath.Join(out, "00000-7.png") + " (seed 7)", filepath.Join(out, "00001-7.png") + " (seed 7)", filepath.Join(out, "prompt_matrix-0000-7.png") + " (grid)"}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("stdout:\n%s\nwant:\n%s", stdout, strings.Join(want, "\n"))
 	}
 	texts := map[string]string{}
-	for _, name := range []string{"00000-7.png", "00001-7.png", "grid-0000.png"} {
+	for _, name := range []string{"00000-7.png", "00001-7.png", "prompt_matrix-0000-7.png"} {
 		f, err := os.Open(filepath.Join(out, name))
 		if err != nil {
 			t.Fatal(err)
@@ -44,10 +44,10 @@ func TestTxt2ImgPromptMatrix(t *testing.T) {
 	if !strings.HasPrefix(texts["00000-7.png"], "a boat\n") || !strings.HasPrefix(texts["00001-7.png"], "a boat, sunset\n") {
 		t.Errorf("prompts: %q / %q", texts["00000-7.png"], texts["00001-7.png"])
 	}
-	if texts["grid-0000.png"] != texts["00000-7.png"] {
+	if texts["prompt_matrix-0000-7.png"] != texts["00000-7.png"] {
 		t.Error("grid infotext is not the first image's")
 	}
-	f, _ := os.Open(filepath.Join(out, "grid-0000.png"))
+	f, _ := os.Open(filepath.Join(out, "prompt_matrix-0000-7.png"))
 	defer f.Close()
 	g, err := png.Decode(f)
 	if err != nil {
@@ -111,7 +111,7 @@ func TestTxt2ImgXYZ(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		want = append(want, filepath.Join(out, fmt.Sprintf("%05d-7.png", i))+" (seed 7)")
 	}
-	want = append(want, filepath.Join(out, "grid-0000.png")+" (grid)")
+	want = append(want, filepath.Join(out, "xyz_grid-0000-7.png")+" (grid)")
 	if got := strings.Split(strings.TrimSpace(stdout), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("stdout:\n%s\nwant:\n%s", stdout, strings.Join(want, "\n"))
 	}
@@ -121,7 +121,7 @@ func TestTxt2ImgXYZ(t *testing.T) {
 			t.Errorf("image %d infotext lacks %q:\n%s", i, c, text)
 		}
 	}
-	grid, text := readPNG(t, filepath.Join(out, "grid-0000.png"))
+	grid, text := readPNG(t, filepath.Join(out, "xyz_grid-0000-7.png"))
 	if _, first := readPNG(t, filepath.Join(out, "00000-7.png")); text != first {
 		t.Errorf("grid infotext %q is not the first image's %q", text, first)
 	}

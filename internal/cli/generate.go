@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -139,28 +138,6 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 		return werr
 	}
 	return err
-}
-
-// outputPath is where image i of n goes when saved without outputFlags
-// (img2img): out itself when it names a .png, .jpg, .jpeg or .webp file
-// and there is one image (out-<i> with the same extension for several),
-// else the next webui name in the folder out, NNNNN-<seed>.png, the
-// number continuing from the files already there.
-func outputPath(out string, n, i int, seed int64) string {
-	if outputFileFormat(out) != "" {
-		return numberedFile(out, n, i)
-	}
-	path, err := imagefile.NumberedPath(out, "", "-"+strconv.FormatInt(seed, 10), "png")
-	if err != nil { // 500 taken names in a row: let the write fail loudly on an odd name
-		return filepath.Join(out, fmt.Sprintf("%05d-%d.png", i, seed))
-	}
-	return path
-}
-
-// writeResult saves r at path in the format its extension names (PNG
-// unless .jpg, .jpeg or .webp), with sdgo's default quality.
-func writeResult(path string, r pipeline.Result) error {
-	return writeImage(path, r, jpegQuality, false)
 }
 
 // writeImage saves r at path, creating its folder: PNG with the infotext

@@ -14,6 +14,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"sdgo/internal/config"
 	"sdgo/internal/pipeline"
 	"sdgo/internal/sample"
 	"sdgo/internal/upscale"
@@ -52,7 +53,7 @@ func addGenFlags(fs *flag.FlagSet, p *pipeline.Params) *genFlags {
 	fs.StringVar(&p.RNG, "rng", "GPU", "random number source as webui: GPU (default, CUDA-compatible Philox on any device), CPU or NV")
 	fs.Int64Var(&p.ENSD, "ensd", 0, "eta noise seed delta")
 	fs.Float64Var(&g.eta, "eta", -1, "eta for ancestral/SDE samplers (-1 = the sampler's default)")
-	stringFlag(fs, &g.out, []string{"o", "output"}, "outputs", "output file (.png, or .jpg for JPEG with Exif infotext), or a folder for several images")
+	stringFlag(fs, &g.out, []string{"o", "output"}, "outputs", "output file (.png; .jpg or .webp with the infotext in Exif), or a folder; not given: <outputs>/txt2img-images/<date> (img2img-images for img2img) as webui, outputs = $"+config.EnvOutputsDir)
 	return g
 }
 
@@ -91,7 +92,11 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	fs.Float64Var(&p.NoiseMultiplier, "noise-multiplier", 1, "initial noise multiplier")
 	extras := addPromptExtras(fs)
 	script := addImg2ImgScriptFlags(fs)
+	outs := addOutputFlags(fs, &g.out)
 	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := outs.check(fs); err != nil {
 		return err
 	}
 	if err := extras.apply(fs, &p.Params); err != nil {
@@ -142,12 +147,8 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	results, err := script.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)
-	for i, r := range results {
-		path := outputPath(g.out, len(results), i, r.Seed)
-		if werr := writeResult(path, r); werr != nil {
-			return werr
-		}
-		fmt.Fprintf(e.Stdout, "%s (seed %d)\n", path, r.Seed)
+	if werr := outs.save(e, "img2img", "", p.Params, extras.styles, results, nil); werr != nil {
+		return werr
 	}
 	return err
 }

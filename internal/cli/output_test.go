@@ -110,3 +110,41 @@ func TestTxt2ImgOutputFlagErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestImg2ImgOutputFolder runs img2img without -o: the image goes to
+// <outputs>/img2img-images/<date> as JPEG, named by the pattern, and a
+// second run continues the numbers.
+func TestImg2ImgOutputFolder(t *testing.T) {
+	dir := fixtureDir(t)
+	isolateCaches(t)
+	tmp, root := t.TempDir(), t.TempDir()
+	initPath := filepath.Join(tmp, "init.png")
+	writeTestPNG(t, initPath, 64, 64, false)
+	args := []string{"img2img", "--model", filepath.Join(dir, "tiny-sd1", "model.safetensors"),
+		"--clip-vocab", filepath.Join(dir, "..", "clip"), "--backend", "go", "-W", "64", "-H", "64", "--steps", "2",
+		"--prompt", "a barn", "--init-image", initPath, "--denoising-strength", "0.5", "--seed", "9",
+		"--format", "jpg", "--filename-pattern", "[seed]-[denoising]"}
+	before := time.Now().Format("2006-01-02")
+	for i, name := range []string{"00000-9-0.5.jpg", "00001-9-0.5.jpg"} {
+		code, stdout, stderr := run(t, map[string]string{"SDGO_OUTPUTS_DIR": root}, args...)
+		if code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i, code, stderr)
+		}
+		if time.Now().Format("2006-01-02") != before {
+			t.Skip("date changed during the run")
+		}
+		path := filepath.Join(root, "img2img-images", before, name)
+		if stdout != path+" (seed 9)\n" {
+			t.Errorf("run %d: stdout %q, want %s", i, stdout, path)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := imagefile.ReadInfotext(f)
+		f.Close()
+		if err != nil || !strings.Contains(text, "Denoising strength: 0.5") {
+			t.Errorf("run %d: infotext %q, %v", i, text, err)
+		}
+	}
+}

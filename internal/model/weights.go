@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"sdgo/internal/checkpoint"
+	"sdgo/internal/nn"
 	"sdgo/internal/safetensors"
 )
 
@@ -75,7 +76,7 @@ func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.
 		if err != nil {
 			return nil, false
 		}
-		t = hostTensor(v, shape, l.dtype)
+		t = nn.KernelTensor(hostTensor(v, shape, l.dtype))
 	}
 	l.mu.Lock()
 	l.stats.Tensors++
@@ -110,12 +111,17 @@ func (l *loader) rawTensor(key string) (*tensors.Tensor, bool) {
 	if err != nil {
 		return nil, false
 	}
-	t := tensors.FromShape(shapes.Make(l.dtype, info.Shape...))
-	n := 0
-	t.MutableBytes(func(b []byte) { n = copy(b, raw) })
-	if n != len(raw) {
+	t := tensors.FromShape(shapes.Make(l.dtype, nn.KernelShape(info.Shape)...))
+	if t.Shape().Memory() != uintptr(len(raw)) {
 		return nil, false
 	}
+	t.MutableBytes(func(b []byte) {
+		if len(info.Shape) == 4 {
+			nn.PermuteKernel(b, raw, info.Shape, int(l.dtype.Size()))
+		} else {
+			copy(b, raw)
+		}
+	})
 	return t, true
 }
 

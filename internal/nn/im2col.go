@@ -7,12 +7,12 @@ import (
 // conv2DIm2Col computes the same convolution as Conv2DPad by gathering the
 // kh*kw shifted (and strided) views of the padded input along the channel
 // axis and doing one matrix product with the kernel reshaped to
-// [out, kh*kw*in]. GoMLX's pure-Go backend runs convolutions as a one-core
+// [out, kh*kw*in] (w is [out, kh, kw, in]). GoMLX's pure-Go backend runs convolutions as a one-core
 // loop but matrix products on every core, so this is several times faster
 // there; XLA gets the native convolution instead.
 func conv2DIm2Col(x, w *Node, stride int, pads [][2]int) *Node {
 	wd := w.Shape().Dimensions
-	out, in, kh, kw := wd[0], wd[1], wd[2], wd[3]
+	out, kh, kw, in := wd[0], wd[1], wd[2], wd[3]
 	if kh == 1 && kw == 1 && stride == 1 && pads[0] == [2]int{} && pads[1] == [2]int{} {
 		return DotGeneral(x, []int{3}, nil, Reshape(w, out, in), []int{1}, nil)
 	}
@@ -35,7 +35,7 @@ func conv2DIm2Col(x, w *Node, stride int, pads [][2]int) *Node {
 		}
 	}
 	cols := Concatenate(views, 3) // [B, oh, ow, kh*kw*in], (ky, kx, in) order
-	kmat := Reshape(TransposeAllAxes(w, 0, 2, 3, 1), out, kh*kw*in)
+	kmat := Reshape(w, out, kh*kw*in) // [out, kh, kw, in]: already (ky, kx, in) order
 	return DotGeneral(cols, []int{3}, nil, kmat, []int{1}, nil)
 }
 

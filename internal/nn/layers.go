@@ -20,13 +20,12 @@ func Linear(s *Scope, x *Node) *Node {
 }
 
 // LinearOrConv1x1 applies a projection stored either as a Linear weight
-// [out, in] or as a 1x1 convolution [out, in, 1, 1] (SD1's proj_in/proj_out,
-// the VAE's attention q/k/v) to x [..., in].
+// [out, in] or as a 1x1 convolution (SD1's proj_in/proj_out, the VAE's
+// attention q/k/v) to x [..., in].
 func LinearOrConv1x1(s *Scope, x *Node) *Node {
 	w := s.W("weight")
 	if w.Rank() == 4 {
-		dims := w.Shape().Dimensions
-		w = Reshape(w, dims[0], dims[1])
+		w = Reshape(w, w.Shape().Dimensions[0], -1) // [out, 1, 1, in]
 	}
 	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
 	if s.Has("bias") {
@@ -35,15 +34,17 @@ func LinearOrConv1x1(s *Scope, x *Node) *Node {
 	return y
 }
 
-// nhwcAxes describes NHWC images with PyTorch [out, in, kh, kw] kernels.
+// nhwcAxes describes NHWC images with [out, kh, kw, in] kernels (see
+// KernelShape).
 var nhwcAxes = backends.ConvolveAxesConfig{
 	InputBatch: 0, InputSpatial: []int{1, 2}, InputChannels: 3,
-	KernelOutputChannels: 0, KernelInputChannels: 1, KernelSpatial: []int{2, 3},
+	KernelOutputChannels: 0, KernelInputChannels: 3, KernelSpatial: []int{1, 2},
 	OutputBatch: 0, OutputSpatial: []int{1, 2}, OutputChannels: 3,
 }
 
-// Conv2D applies a PyTorch nn.Conv2d (weight [out, in, kh, kw], optional bias)
-// to x [B, H, W, in] with the given stride and symmetric padding.
+// Conv2D applies a PyTorch nn.Conv2d (weight [out, kh, kw, in] as loaded by
+// KernelTensor, optional bias) to x [B, H, W, in] with the given stride and
+// symmetric padding.
 func Conv2D(s *Scope, x *Node, stride, pad int) *Node {
 	return Conv2DPad(s, x, stride, [][2]int{{pad, pad}, {pad, pad}})
 }

@@ -31,8 +31,7 @@ func run(t *testing.T, weights map[string]*tensors.Tensor, fn func(s *Scope, x *
 	backend := testBackend(t)
 	ctx := context.New()
 	for key, v := range weights {
-		scope, name := SplitKey(key)
-		ctx.InAbsPath(scope).VariableWithValue(name, v)
+		SetVariable(ctx, key, v)
 	}
 	exec, err := context.NewExec(backend, ctx, func(ctx *context.Context, x *Node) *Node {
 		return fn(NewScope(ctx, x.Graph(), dtypes.Float32).In("m"), x)

@@ -112,8 +112,9 @@ func (s *Scope) as(x *Node, dt dtypes.DType) *Node {
 func (s *Scope) Cast(x *Node) *Node { return s.as(x, s.DType) }
 
 // SetVariable stores value under the checkpoint key in ctx, where Scope.W
-// and Scope.Raw find it.
+// and Scope.Raw find it; a convolution kernel is given in PyTorch's layout
+// and stored in the graph layout (KernelTensor).
 func SetVariable(ctx *context.Context, key string, value *tensors.Tensor) {
 	scope, name := SplitKey(key)
-	ctx.InAbsPath(scope).VariableWithValue(name, value)
+	ctx.InAbsPath(scope).VariableWithValue(name, KernelTensor(value))
 }

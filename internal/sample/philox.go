@@ -47,11 +47,15 @@ func philox4x32(ctr [4]uint32, key [2]uint32) [4]uint32 {
 }
 
 // philoxChunk is how many values one goroutine computes; every value
-// depends only on its index, so chunks are independent.
-const philoxChunk = 4096
+// depends only on its index, so chunks are independent. A 512x512 latent
+// (16,384 values, about 2 ms) stays on one goroutine: the pipeline draws it
+// in the background during a UNet call, where more goroutines only compete
+// with the thread that launches the GPU kernels (measured on an H100: the
+// UNet calls of Euler a were 0.35 ms slower than DPM++ 2M's with 4 of them).
+const philoxChunk = 16384
 
-// Randn returns the next n standard normal values, computed on all cores
-// for large n (a 1024x1024 SDXL latent has 65,536).
+// Randn returns the next n standard normal values, computed on several
+// cores for large n (a 1024x1024 SDXL latent has 65,536).
 func (g *Philox) Randn(n int) []float32 {
 	out := make([]float32, n)
 	fill := func(lo, hi int) {

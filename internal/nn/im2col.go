@@ -34,7 +34,7 @@ func conv2DIm2Col(x, w *Node, stride int, pads [][2]int) *Node {
 				AxisRange()))
 		}
 	}
-	cols := Concatenate(views, 3) // [B, oh, ow, kh*kw*in], (ky, kx, in) order
+	cols := Concatenate(views, 3)     // [B, oh, ow, kh*kw*in], (ky, kx, in) order
 	kmat := Reshape(w, out, kh*kw*in) // [out, kh, kw, in]: already (ky, kx, in) order
 	return DotGeneral(cols, []int{3}, nil, kmat, []int{1}, nil)
 }

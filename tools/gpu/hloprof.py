@@ -12,7 +12,30 @@ from jax._src.lib import xla_client as xc
 path, outdir = sys.argv[1], sys.argv[2]
 text = open(path).read()
 print("jax", jax.__version__, flush=True)
-proto = open(path.replace(".txt", ".hlo.pb"), "rb").read()
+raw = open(path.replace(".txt", ".hlo.pb"), "rb").read()
+def varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]; i += 1
+        v |= (c & 0x7F) << s; s += 7
+        if c < 0x80:
+            return v, i
+# XLA dumps an HloProto; its field 1 is the HloModuleProto.
+proto = raw
+i = 0
+while i < len(raw):
+    tag, i = varint(raw, i)
+    if tag & 7 == 2:
+        n, i = varint(raw, i)
+        if tag >> 3 == 1:
+            proto = raw[i:i + n]
+            break
+        i += n
+    elif tag & 7 == 0:
+        _, i = varint(raw, i)
+    else:
+        break
+print("module proto", len(proto), "of", len(raw), "bytes", flush=True)
 mlir = xc._xla.mlir.hlo_to_stablehlo(proto)
 import jax.extend.backend
 backend = jax.extend.backend.get_backend()

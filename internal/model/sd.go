@@ -439,6 +439,61 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 	return Float32s(res[0])
 }
 
+// Guidance is classifier-free guidance folded into a UNet call (see
+// RunGuidedUNet): the input scale c_in, the denoised = A*x + B*output
+// coefficients of the prediction type, and the CFG scale.
+type Guidance struct {
+	CIn, A, B, Scale float64
+}
+
+// RunGuidedUNet is one classifier-free-guidance step on the device: x
+// [n, C, H, W] (unscaled latents) is scaled by c_in and run twice in one
+// batch, against the first n rows of context [2n, L, D] (and y [2n, ADM]
+// for SDXL; nil otherwise) and against the last n, at timesteps t [2n].
+// With c and u the two outputs it returns the denoised latents
+// A*x + B*u + B*Scale*(c - u) [n, C, H, W], so only x goes to the device
+// and only the result comes back.
+func (m *Model) RunGuidedUNet(x []float32, xShape []int, g Guidance, t []float32, context []float32, ctxShape []int, y []float32) ([]float32, error) {
+	if len(xShape) != 4 || len(ctxShape) != 3 || ctxShape[0] != 2*xShape[0] || len(t) != 2*xShape[0] {
+		return nil, fmt.Errorf("model: guided unet: x shape %v, %d timesteps and context shape %v, want [n,C,H,W], 2n and [2n,L,D]", xShape, len(t), ctxShape)
+	}
+	n := xShape[0]
+	coef := []float32{float32(g.CIn), float32(g.A), float32(g.B), float32(g.B * g.Scale)}
+	xt, ct, tt := tensors.FromFlatDataAndDimensions(x, xShape...), tensors.FromFlatDataAndDimensions(coef, 4), tensors.FromFlatDataAndDimensions(t, 2*n)
+	defer free(xt, ct, tt)
+	inputs := []*tensors.Tensor{xt, ct, tt, m.inputs.get(context, ctxShape)}
+	hasY := m.UNet.ADMInChannels > 0
+	if hasY {
+		if len(y) != 2*n*m.UNet.ADMInChannels {
+			return nil, fmt.Errorf("model: guided unet: y has %d values, want %d x %d", len(y), 2*n, m.UNet.ADMInChannels)
+		}
+		inputs = append(inputs, m.inputs.get(y, []int{2 * n, m.UNet.ADMInChannels}))
+	}
+	cfg := m.UNet
+	res, err := m.runner.Run("unet_guided", func(s *nn.Scope, in []*Node) []*Node {
+		// The runner keeps the first call's function for every later
+		// shape, so the batch size comes from the graph, not the closure.
+		x, coef := in[0], in[1]
+		n := x.Shape().Dimensions[0]
+		k := func(i int) *Node { return Reshape(Slice(coef, AxisElem(i))) }
+		xin := Mul(x, k(0))
+		var yn *Node
+		if hasY {
+			yn = s.Cast(in[4])
+		}
+		out := unet.Forward(s.In(strings.TrimSuffix(checkpoint.PrefixUNet, ".")), cfg, s.Cast(Concatenate([]*Node{xin, xin}, 0)), in[2], s.Cast(in[3]), yn)
+		out = ConvertDType(out, dtypes.Float32)
+		c, u := Slice(out, AxisRange(0, n)), Slice(out, AxisRange(n, 2*n))
+		den := Add(Add(Mul(x, k(1)), Mul(u, k(2))), Mul(Sub(c, u), k(3)))
+		return []*Node{den}
+	}, inputs...)
+	if err != nil {
+		return nil, err
+	}
+	defer free(res...)
+	return Float32s(res[0])
+}
+
 // Decode turns latents [B, 4, h, w] (as the sampler gives them, scaled)
 // into images [B, 3, 8h, 8w] in about [-1, 1].
 func (m *Model) Decode(latent []float32, shape []int) ([]float32, []int, error) {

@@ -21,10 +21,21 @@ type Cond struct {
 // context [B, L, D], y [B, ADM] or nil. *model.Model's RunUNet fits.
 type UNetFunc func(x []float32, xShape []int, t []float32, context []float32, ctxShape []int, y []float32) ([]float32, error)
 
+// GuidedFunc is a UNet call with classifier-free guidance done on the
+// device (*model.Model's RunGuidedUNet): x [n, C, H, W] unscaled, t [2n],
+// context [2n, L, D] with the cond rows first, y [2n, ADM] or nil; it
+// returns the denoised latents [n, C, H, W].
+type GuidedFunc func(x []float32, xShape []int, g model.Guidance, t []float32, context []float32, ctxShape []int, y []float32) ([]float32, error)
+
 // Denoiser wraps a UNet as k-diffusion's CompVis denoiser for eps or v
 // prediction, with classifier-free guidance, for a batch of images.
 type Denoiser struct {
-	UNet       UNetFunc
+	UNet UNetFunc
+	// Guided, when set, serves the common step (one positive and one
+	// negative prompt per image, equal token counts, CFG scale != 1) in one
+	// call that also scales the input and combines the outputs on the
+	// device; every other step uses UNet.
+	Guided     GuidedFunc
 	Table      *sample.Table // the model's sigmas (timestep <-> sigma)
 	Prediction string        // "eps" or "v"
 	LatentC    int           // latent channels per image (4)
@@ -138,6 +149,16 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	// (each image's latent once per AND part), then with CFG the uncond
 	// batch (each image once). UNet functions copy their input, so the
 	// buffer is free again when they return.
+	a, b := d.coefficients(sigma)
+	if d.Guided != nil && useCFG && simple && len(parts) == n && padTokens(conds) == padTokens(unconds) {
+		all := append(append(make([]Cond, 0, 2*n), conds...), unconds...)
+		bc, err := d.batch("both"+key, all)
+		if err != nil {
+			return nil, err
+		}
+		return d.Guided(x, []int{n, d.LatentC, d.H, d.W}, model.Guidance{CIn: cin, A: a, B: b, Scale: d.Scale},
+			d.timesteps(t, 2*n), bc.ctx, []int{2 * n, bc.l, bc.w}, bc.y)
+	}
 	nc := len(parts) * per
 	size := nc
 	if useCFG {
@@ -171,7 +192,6 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	}
 	// denoised = a*x + b*out (eps: a = 1, b = -sigma; v: a = c_skip,
 	// b = c_out); in the CFG difference cond - uncond the a*x terms cancel.
-	a, b := d.coefficients(sigma)
 	den := make([]float32, len(x))
 	if !useCFG {
 		for i, xv := range x {
@@ -236,38 +256,56 @@ type batchCond struct {
 	l, w   int
 }
 
-// run calls the UNet on the batch x (one image per cond) at timestep t.
-// The concatenated context is built once per batch composition and the same
-// slices are passed at every step, so the model can keep them on the device.
-func (d *Denoiser) run(x []float32, t float32, key string, conds []Cond) ([]float32, error) {
-	b := len(conds)
-	bc, ok := d.batches[key]
-	if !ok {
-		l, w := padTokens(conds), conds[0].Width
-		bc = &batchCond{l: l, w: w, ctx: make([]float32, 0, b*l*w)}
-		for _, c := range conds {
-			if c.Width != w {
-				return nil, fmt.Errorf("pipeline: denoise: contexts of %dx%d and %dx%d in one batch", l, w, c.Tokens, c.Width)
-			}
-			bc.ctx = append(bc.ctx, c.Context...)
-			// Shorter contexts repeat their last token vector (webui's
-			// reconstruct_multicond_batch).
-			for k := c.Tokens; k < l; k++ {
-				bc.ctx = append(bc.ctx, c.Context[(c.Tokens-1)*w:c.Tokens*w]...)
-			}
-			bc.y = append(bc.y, c.Y...)
-		}
-		if d.batches == nil {
-			d.batches = map[string]*batchCond{}
-		}
-		d.batches[key] = bc
+// batch returns the concatenated conditioning of one batch composition,
+// built once per key: the same slices are passed at every step, so the
+// model can keep them on the device.
+func (d *Denoiser) batch(key string, conds []Cond) (*batchCond, error) {
+	if bc, ok := d.batches[key]; ok {
+		return bc, nil
 	}
+	b := len(conds)
+	l, w := padTokens(conds), conds[0].Width
+	bc := &batchCond{l: l, w: w, ctx: make([]float32, 0, b*l*w)}
+	for _, c := range conds {
+		if c.Width != w {
+			return nil, fmt.Errorf("pipeline: denoise: contexts of %dx%d and %dx%d in one batch", l, w, c.Tokens, c.Width)
+		}
+		bc.ctx = append(bc.ctx, c.Context...)
+		// Shorter contexts repeat their last token vector (webui's
+		// reconstruct_multicond_batch).
+		for k := c.Tokens; k < l; k++ {
+			bc.ctx = append(bc.ctx, c.Context[(c.Tokens-1)*w:c.Tokens*w]...)
+		}
+		bc.y = append(bc.y, c.Y...)
+	}
+	if d.batches == nil {
+		d.batches = map[string]*batchCond{}
+	}
+	d.batches[key] = bc
+	return bc, nil
+}
+
+// timesteps returns b copies of t.
+func (d *Denoiser) timesteps(t float32, b int) []float32 {
 	ts := make([]float32, b)
 	for i := range ts {
 		ts[i] = t
 	}
-	return d.UNet(x, []int{b, d.LatentC, d.H, d.W}, ts, bc.ctx, []int{b, bc.l, bc.w}, bc.y)
+	return ts
 }
 
-// compile-time check that the model's UNet fits.
-var _ UNetFunc = (*model.Model)(nil).RunUNet
+// run calls the UNet on the batch x (one image per cond) at timestep t.
+func (d *Denoiser) run(x []float32, t float32, key string, conds []Cond) ([]float32, error) {
+	bc, err := d.batch(key, conds)
+	if err != nil {
+		return nil, err
+	}
+	b := len(conds)
+	return d.UNet(x, []int{b, d.LatentC, d.H, d.W}, d.timesteps(t, b), bc.ctx, []int{b, bc.l, bc.w}, bc.y)
+}
+
+// compile-time checks that the model's UNet calls fit.
+var (
+	_ UNetFunc   = (*model.Model)(nil).RunUNet
+	_ GuidedFunc = (*model.Model)(nil).RunGuidedUNet
+)

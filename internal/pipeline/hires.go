@@ -247,8 +247,7 @@ func (hp *hiresPass) run(ctx context.Context, j Job, p *Params, sp sample.SeedPa
 	if err != nil {
 		return nil, err
 	}
-	d := &Denoiser{UNet: timedUNet(j.Model.RunUNet, j.Stats), Table: hp.table, Prediction: j.Model.Prediction, LatentC: 4,
-		H: oh, W: ow, Scale: p.CFGScale}
+	d := j.newDenoiser(hp.table, oh, ow, p.CFGScale)
 	for i := 0; i < n; i++ {
 		d.Sched = append(d.Sched, hp.conds)
 	}

@@ -244,7 +244,7 @@ type batchInputs struct {
 // img2imgBatch runs batch b: noise, sampling with the mask blend, the
 // final blend, decoding, compositing and infotexts.
 func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) ([]Result, error) {
-	n, m := p.BatchSize, j.Model
+	n := p.BatchSize
 	// 1. Noise from the images' seeds; x = init + noise * sigma_start.
 	x, noise, sp, err := img2imgStart(j, p, in)
 	if err != nil {
@@ -253,11 +253,11 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	// 2. The denoiser: CFG, the inpainting model's extra channels, and the
 	// mask blend denoised = init*keep + denoised*(1-keep) (webui's
 	// CFGDenoiser with mask and nmask).
-	unet := timedUNet(m.RunUNet, j.Stats)
+	d := j.newDenoiser(in.table, in.h, in.w, p.CFGScale)
 	if in.imageCond != nil {
-		unet = concatUNet(unet, in.imageCond, n)
+		// The inpainting model's extra channels go through the plain call.
+		d.UNet, d.Guided = concatUNet(d.UNet, in.imageCond, n), nil
 	}
-	d := &Denoiser{UNet: unet, Table: in.table, Prediction: m.Prediction, LatentC: 4, H: in.h, W: in.w, Scale: p.CFGScale}
 	for i := 0; i < n; i++ {
 		d.Sched = append(d.Sched, in.conds)
 	}

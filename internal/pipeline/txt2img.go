@@ -153,27 +153,61 @@ type Stats struct {
 	Decode              time.Duration // VAE decode and 8-bit conversion
 }
 
-// timedUNet wraps f to add its time to st.
-func timedUNet(f UNetFunc, st *Stats) UNetFunc {
-	if st == nil {
-		return f
+// stepTimer adds the time of a sampling loop's UNet calls, and of the gaps
+// between them, to st (nil: no timing).
+type stepTimer struct {
+	st   *Stats
+	last time.Time // end of the previous call of this loop
+}
+
+// time runs call, timing it and the gap since the previous call.
+func (tm *stepTimer) time(call func()) {
+	start := time.Now()
+	if !tm.last.IsZero() {
+		gap := start.Sub(tm.last)
+		tm.st.Between += gap
+		tm.st.MaxBetween = max(tm.st.MaxBetween, gap)
 	}
-	var last time.Time // end of the previous call of this loop
-	return func(x []float32, xShape []int, t []float32, cctx []float32, ctxShape []int, y []float32) ([]float32, error) {
-		start := time.Now()
-		if !last.IsZero() {
-			gap := start.Sub(last)
-			st.Between += gap
-			st.MaxBetween = max(st.MaxBetween, gap)
-		}
-		r := trace.StartRegion(context.Background(), "unet")
-		out, err := f(x, xShape, t, cctx, ctxShape, y)
-		r.End()
-		last = time.Now()
-		st.UNet += last.Sub(start)
-		st.UNetCalls++
+	r := trace.StartRegion(context.Background(), "unet")
+	call()
+	r.End()
+	tm.last = time.Now()
+	tm.st.UNet += tm.last.Sub(start)
+	tm.st.UNetCalls++
+}
+
+// denoiserFuncs are a model's UNet calls for one sampling loop, timed
+// together when the job collects Stats.
+type denoiserFuncs struct {
+	unet   UNetFunc
+	guided GuidedFunc
+}
+
+func newDenoiserFuncs(f UNetFunc, g GuidedFunc, st *Stats) denoiserFuncs {
+	if st == nil {
+		return denoiserFuncs{f, g}
+	}
+	tm := &stepTimer{st: st}
+	var fs denoiserFuncs
+	fs.unet = func(x []float32, xShape []int, t []float32, cctx []float32, ctxShape []int, y []float32) (out []float32, err error) {
+		tm.time(func() { out, err = f(x, xShape, t, cctx, ctxShape, y) })
 		return out, err
 	}
+	if g != nil {
+		fs.guided = func(x []float32, xShape []int, gd model.Guidance, t []float32, cctx []float32, ctxShape []int, y []float32) (out []float32, err error) {
+			tm.time(func() { out, err = g(x, xShape, gd, t, cctx, ctxShape, y) })
+			return out, err
+		}
+	}
+	return fs
+}
+
+// newDenoiser returns a Denoiser over the job's model for latents of h x w
+// that uses the model's guided UNet call where it can.
+func (j Job) newDenoiser(table *sample.Table, h, w int, scale float64) *Denoiser {
+	m := j.Model
+	fs := newDenoiserFuncs(m.RunUNet, m.RunGuidedUNet, j.Stats)
+	return &Denoiser{UNet: fs.unet, Guided: fs.guided, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w, Scale: scale}
 }
 
 func (j Job) since(d *time.Duration, start time.Time) {
@@ -278,8 +312,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 			x[i] = float32(float64(v) * scale)
 		}
 		// 5. Sample.
-		d := &Denoiser{UNet: timedUNet(m.RunUNet, j.Stats), Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w,
-			Scale: p.CFGScale}
+		d := j.newDenoiser(table, h, w, p.CFGScale)
 		for i := 0; i < p.BatchSize; i++ {
 			d.Sched = append(d.Sched, conds)
 		}

@@ -13,7 +13,7 @@ import (
 var layer = map[string]int{
 	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0, "imagefile": 1,
 	"nn": 1, "sample": 1, "checkpoint": 1,
-	"clip": 2, "unet": 2, "vae": 2, "lora": 2, "modelstore": 2,
+	"clip": 2, "unet": 2, "vae": 2, "lora": 2, "modelstore": 2, "embedding": 1,
 	"model":    3,
 	"pipeline": 4, "verify": 5, "engine": 5,
 	"server": 6,
@@ -28,6 +28,7 @@ var forbidden = []struct {
 	{"sample", "github.com/gomlx/", "samplers do plain-Go arithmetic on host latents; they see a Denoiser, never GoMLX"},
 	{"tokenizer", "github.com/gomlx/", "the tokenizer is text processing"},
 	{"prompt", "github.com/gomlx/", "the prompt parser is text processing"},
+	{"embedding", "github.com/gomlx/", "embedding files are read into plain vectors; the model package puts them in graphs"},
 	{"clip", "sdgo/internal/checkpoint", "graph packages are pure functions of weights in a scope; files belong to checkpoint/model"},
 	{"unet", "sdgo/internal/checkpoint", "graph packages are pure functions of weights in a scope"},
 	{"vae", "sdgo/internal/checkpoint", "graph packages are pure functions of weights in a scope"},

@@ -77,11 +77,11 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	g := addGenFlags(fs, &p.Params)
 	var inits []string
 	var maskPath, resizeMode, fill string
-	fs.Func("init-image", "the image to start from (PNG or JPEG); repeat for a batch of different images", func(s string) error {
+	fs.Func("init-image", "the image to start from (PNG, JPEG or WebP); repeat for a batch of different images", func(s string) error {
 		inits = append(inits, s)
 		return nil
 	})
-	fs.StringVar(&maskPath, "mask", "", "inpainting mask (PNG or JPEG): white (or opaque, if it has transparency) is repainted")
+	fs.StringVar(&maskPath, "mask", "", "inpainting mask (PNG, JPEG or WebP): white (or opaque, if it has transparency) is repainted")
 	fs.Float64Var(&p.DenoisingStrength, "denoising-strength", 0.75, "how much to change the image, 0..1")
 	fs.StringVar(&resizeMode, "resize-mode", "0", "fitting the init image to -W x -H: 0 just resize, 1 crop and resize, 2 resize and fill, 3 just resize (latent upscale)")
 	fs.IntVar(&p.MaskBlur, "mask-blur", 4, "mask blur in pixels")
@@ -153,7 +153,7 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	return err
 }
 
-// readImage decodes a PNG or JPEG file.
+// readImage decodes a PNG, JPEG or WebP file.
 func readImage(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {

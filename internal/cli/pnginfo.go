@@ -12,7 +12,7 @@ import (
 )
 
 func init() {
-	register("pnginfo", "print the generation parameters (infotext) stored in a PNG or JPEG", runPNGInfo)
+	register("pnginfo", "print the generation parameters (infotext) stored in a PNG, JPEG or WebP", runPNGInfo)
 }
 
 // runPNGInfo prints a PNG's "parameters" text (or a JPEG's Exif

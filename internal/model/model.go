@@ -27,6 +27,19 @@ type Runner struct {
 
 	mu    sync.Mutex
 	execs map[string]*context.Exec
+	fast  map[string]*fastGraph // by graph key and input shapes
+}
+
+// fastGraph is a compiled graph with the device buffers of the weights it
+// reads, in parameter order (nil where a caller input goes). GoMLX's
+// context.Exec walks every variable of the context on every call to find a
+// graph's weights (about 0.3 ms for an SD UNet on a GPU host, measured with
+// a Go execution trace); after the first call of a graph the runner passes
+// the buffers it found then straight to the compiled executable.
+type fastGraph struct {
+	g       *Graph
+	buffers []backends.Buffer
+	donate  []bool
 }
 
 // NewRunner prepares a Runner over src on backend. Weights are read lazily,
@@ -36,7 +49,8 @@ func NewRunner(backend backends.Backend, src Source, dtype dtypes.DType) *Runner
 	l := &loader{src: src, dtype: dtype}
 	ctx.SetLoader(l)
 	im2col := strings.HasPrefix(backend.Name(), "go") || strings.Contains(backend.Description(), "Simple Go")
-	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, im2col: im2col, execs: map[string]*context.Exec{}}
+	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, im2col: im2col, execs: map[string]*context.Exec{},
+		fast: map[string]*fastGraph{}}
 }
 
 // DType is the compute dtype of the networks.
@@ -69,17 +83,96 @@ func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*
 		exec.SetMaxCache(16)
 		r.execs[key] = exec
 	}
+	fk := fastKey(key, inputs)
+	if fg := r.fast[fk]; fg != nil {
+		if perr := catch(func() { out, err = fg.run(r.backend, inputs) }); perr != nil {
+			return nil, fmt.Errorf("model: %s: %w", key, perr)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("model: %s: %w", key, err)
+		}
+		return out, nil
+	}
 	args := make([]any, len(inputs))
 	for i, t := range inputs {
 		args[i] = t
 	}
-	if perr := catch(func() { out, err = exec.Exec(args...) }); perr != nil {
+	var g *Graph
+	if perr := catch(func() { out, g, err = exec.ExecWithGraph(args...) }); perr != nil {
 		return nil, fmt.Errorf("model: %s: %w", key, perr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("model: %s: %w", key, err)
 	}
+	if fg := r.newFastGraph(g, len(inputs)); fg != nil {
+		r.fast[fk] = fg
+	}
 	return out, nil
+}
+
+// fastKey names a graph key with its input shapes.
+func fastKey(key string, inputs []*tensors.Tensor) string {
+	var b strings.Builder
+	b.WriteString(key)
+	for _, t := range inputs {
+		b.WriteString("|")
+		b.WriteString(t.Shape().String())
+	}
+	return b.String()
+}
+
+// newFastGraph collects the weight buffers of g (whose first nIn parameters
+// are the caller's inputs); nil when a parameter is not a plain weight of
+// the runner's context, and the graph keeps going through context.Exec.
+func (r *Runner) newFastGraph(g *Graph, nIn int) *fastGraph {
+	if g == nil {
+		return nil
+	}
+	n := g.NumParameters()
+	if n < nIn {
+		return nil
+	}
+	vars := map[string]*context.Variable{}
+	for v := range r.ctx.IterVariables() {
+		vars[v.ParameterName()] = v
+	}
+	fg := &fastGraph{g: g, buffers: make([]backends.Buffer, n), donate: make([]bool, n)}
+	ok := true
+	_ = catch(func() {
+		for h := nIn; h < n && ok; h++ {
+			v := vars[g.GetParameterByHandle(ParameterHandle(h)).GetParameterName()]
+			if v == nil || v.ChangedInGraph(g) {
+				ok = false
+				return
+			}
+			t, err := v.Value()
+			if err != nil {
+				ok = false
+				return
+			}
+			if fg.buffers[h], err = t.Buffer(r.backend, 0); err != nil {
+				ok = false
+			}
+		}
+	})
+	if !ok {
+		return nil
+	}
+	return fg
+}
+
+// run executes the graph with the caller's inputs and the cached weights.
+func (fg *fastGraph) run(backend backends.Backend, inputs []*tensors.Tensor) ([]*tensors.Tensor, error) {
+	bufs := make([]backends.Buffer, len(fg.buffers))
+	copy(bufs, fg.buffers)
+	for i, t := range inputs {
+		b, err := t.Buffer(backend, 0)
+		if err != nil {
+			return nil, err
+		}
+		bufs[i] = b
+	}
+	return fg.g.RunWithBuffers(bufs, fg.donate, 0), nil
 }
 
 // Float32s copies an output tensor's values; graphs return Float32 outputs.
@@ -120,6 +213,7 @@ func (r *Runner) release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	_ = catch(func() {
+		clear(r.fast)
 		for k, e := range r.execs {
 			e.Finalize()
 			delete(r.execs, k)

@@ -1,0 +1,64 @@
+package model
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"sdgo/internal/testutil"
+)
+
+// TestRunnerFastPathMatchesFirstCall checks the runner's cached-weights
+// path: after a graph's first call (through context.Exec) the runner keeps
+// it with its weight buffers, and later calls with other inputs of the same
+// shapes give exactly what a fresh model gives on its first call; a new
+// shape goes through context.Exec again and is cached too.
+func TestRunnerFastPathMatchesFirstCall(t *testing.T) {
+	m := testutil.Fixtures(t)
+	warm, fresh := loadTiny(t, m), loadTiny(t, m)
+	rng := rand.New(rand.NewPCG(3, 4))
+	input := func(b int) (x, tt, ctx []float32) {
+		x = make([]float32, b*4*8*8)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		ctx = make([]float32, b*77*32)
+		for i := range ctx {
+			ctx[i] = float32(rng.NormFloat64())
+		}
+		tt = make([]float32, b)
+		for i := range tt {
+			tt[i] = float32(rng.IntN(1000))
+		}
+		return x, tt, ctx
+	}
+	for _, b := range []int{2, 1} {
+		x1, t1, c1 := input(b)
+		if _, err := warm.RunUNet(x1, []int{b, 4, 8, 8}, t1, c1, []int{b, 77, 32}, nil); err != nil {
+			t.Fatal(err)
+		}
+		x2, t2, c2 := input(b)
+		got, err := warm.RunUNet(x2, []int{b, 4, 8, 8}, t2, c2, []int{b, 77, 32}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast := 0
+		for k := range warm.runner.fast {
+			if len(k) > 4 && k[:4] == "unet" {
+				fast++
+			}
+		}
+		if want := 3 - b; fast != want { // one cached graph per batch size so far
+			t.Errorf("batch %d: %d cached unet graphs, want %d", b, fast, want)
+		}
+		want, err := fresh.RunUNet(x2, []int{b, 4, 8, 8}, t2, c2, []int{b, 77, 32}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("batch %d: the cached path differs from a first call", b)
+		}
+		fresh.Close()
+		fresh = loadTiny(t, m)
+	}
+}

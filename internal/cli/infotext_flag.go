@@ -20,7 +20,7 @@ type promptExtras struct {
 // addPromptExtras registers --infotext, --styles-file and --style on fs.
 func addPromptExtras(fs *flag.FlagSet) *promptExtras {
 	x := &promptExtras{}
-	fs.StringVar(&x.infotext, "infotext", "", "webui parameters text (PNG info) to reproduce: sets prompt, negative prompt, steps, sampler, schedule type, CFG scale, seed, size, clip skip, variation seed, denoising strength; flags given explicitly win")
+	fs.StringVar(&x.infotext, "infotext", "", "webui parameters text (PNG info) to reproduce: sets prompt, negative prompt, steps, sampler, schedule type, CFG scale, seed, size, clip skip, variation seed, denoising strength, emphasis and the hires-fix fields; flags given explicitly win")
 	fs.StringVar(&x.stylesFile, "styles-file", "", "webui styles.csv (name,prompt,negative_prompt; {prompt} is replaced by the prompt); default styles.csv when --style is given")
 	fs.Func("style", "apply a style from --styles-file by name (repeatable, applied in order)", func(s string) error {
 		x.styles = append(x.styles, s)
@@ -47,6 +47,18 @@ var infotextFlags = []struct {
 	{"ENSD", []string{"ensd"}},
 	{"RNG", []string{"rng"}},
 	{"Eta", []string{"eta"}},
+	{"Emphasis", []string{"emphasis"}},
+	// txt2img's hires fix: webui writes the second pass's strength as
+	// "Denoising strength" (img2img has no hires flags, txt2img no
+	// --denoising-strength, so each command takes its own).
+	{"Denoising strength", []string{"hr-denoising-strength"}},
+	{"Hires upscale", []string{"hr-scale"}},
+	{"Hires steps", []string{"hr-second-pass-steps"}},
+	{"Hires upscaler", []string{"hr-upscaler"}},
+	{"Hires sampler", []string{"hr-sampler"}},
+	{"Hires schedule type", []string{"hr-scheduler"}},
+	{"Hires prompt", []string{"hr-prompt"}},
+	{"Hires negative prompt", []string{"hr-negative-prompt"}},
 }
 
 // apply fills p from the infotext (for flags not given on the command
@@ -113,6 +125,27 @@ func (x *promptExtras) applyInfotext(fs *flag.FlagSet) error {
 			if err := set(m.flags, strings.TrimSpace(v)); err != nil {
 				return err
 			}
+		}
+	}
+	// Any hires field means the image was made with hires fix.
+	for _, p := range info.Params {
+		if strings.HasPrefix(p.Key, "Hires ") {
+			if err := set([]string{"enable-hr"}, "true"); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	if v, ok := info.Get("Hires resize"); ok {
+		var rw, rh int
+		if _, err := fmt.Sscanf(strings.TrimSpace(v), "%dx%d", &rw, &rh); err != nil {
+			return usagef("--infotext: Hires resize %q: want WxH", v)
+		}
+		if err := set([]string{"hr-resize-x"}, fmt.Sprint(rw)); err != nil {
+			return err
+		}
+		if err := set([]string{"hr-resize-y"}, fmt.Sprint(rh)); err != nil {
+			return err
 		}
 	}
 	if w, h, ok := info.Size(); ok {

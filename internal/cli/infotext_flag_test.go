@@ -61,6 +61,32 @@ func TestTxt2ImgInfotextReproduces(t *testing.T) {
 	}
 }
 
+// TestTxt2ImgInfotextHiresAndEmphasis reproduces a hires-fix image with a
+// non-default emphasis mode from its infotext alone: the hires fields turn
+// hires fix on with the same settings and "Emphasis" sets the mode.
+func TestTxt2ImgInfotextHiresAndEmphasis(t *testing.T) {
+	isolateCaches(t)
+	out := t.TempDir()
+	orig, text := txt2imgFile(t, filepath.Join(out, "a.png"),
+		"-W", "64", "-H", "64", "--steps", "2", "--seed", "99", "--sampler", "Euler", "--emphasis", "No norm",
+		"--prompt", "a (red:1.3) barn", "--enable-hr", "--hr-resize-x", "80", "--hr-resize-y", "72",
+		"--hr-second-pass-steps", "2", "--hr-denoising-strength", "0.45", "--hr-upscaler", "Nearest",
+		"--hr-sampler", "DPM++ 2M", "--hr-prompt", "a (blue:1.2) barn")
+	for _, want := range []string{"Emphasis: No norm", "Denoising strength: 0.45", "Hires resize: 80x72", "Hires steps: 2",
+		"Hires upscaler: Nearest", "Hires sampler: DPM++ 2M", `Hires prompt: "a (blue:1.2) barn"`} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("infotext lacks %q:\n%s", want, text)
+		}
+	}
+	again, text2 := txt2imgFile(t, filepath.Join(out, "b.png"), "--infotext", text)
+	if text2 != text {
+		t.Errorf("--infotext gave another infotext:\n%s\nwant\n%s", text2, text)
+	}
+	if !bytes.Equal(orig, again) {
+		t.Error("--infotext of a hires-fix image gave a different PNG")
+	}
+}
+
 func TestTxt2ImgStyles(t *testing.T) {
 	isolateCaches(t)
 	out := t.TempDir()

@@ -124,7 +124,11 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 		return err
 	}
 	defer m.Close()
-	bar := progressbar.NewOptions((p.Steps+hiresBarSteps(p))*p.BatchCount, progressbar.OptionSetWriter(e.Stderr),
+	total := (p.Steps + hiresBarSteps(p)) * p.BatchCount
+	if scripts.script != "" {
+		total = -1 // a script's step count depends on its jobs: count steps without a total
+	}
+	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("sampling"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
 	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}

@@ -6,9 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
+
+	"sdgo/internal/imagefile"
 )
 
 // save writes img under the outputs folder as webui names files:
@@ -24,7 +24,7 @@ func (e *Engine) save(img Image, img2img bool) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("engine: save: %w", err)
 	}
-	next := nextNumber(dir)
+	next := imagefile.NextSequenceNumber(dir, "")
 	for tries := 0; tries < 100; tries++ {
 		path := filepath.Join(dir, fmt.Sprintf("%05d-%d.png", next, img.Seed))
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
@@ -46,17 +46,4 @@ func (e *Engine) save(img Image, img2img bool) (string, error) {
 		return path, nil
 	}
 	return "", fmt.Errorf("engine: save: no free file name in %s", dir)
-}
-
-// nextNumber is one more than the largest leading number of a file in dir.
-func nextNumber(dir string) int {
-	entries, _ := os.ReadDir(dir)
-	max := -1
-	for _, en := range entries {
-		num, _, _ := strings.Cut(en.Name(), "-")
-		if v, err := strconv.Atoi(num); err == nil && v > max {
-			max = v
-		}
-	}
-	return max + 1
 }

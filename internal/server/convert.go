@@ -18,9 +18,12 @@ type settings struct {
 	ClipSkip int    // CLIP_stop_at_last_layers
 	ENSD     int64  // eta_noise_seed_delta
 	RNG      string // randn_source
+	Emphasis string // emphasis
 }
 
-func defaultSettings() settings { return settings{ClipSkip: 1, RNG: "GPU"} }
+func defaultSettings() settings {
+	return settings{ClipSkip: 1, RNG: "GPU", Emphasis: pipeline.EmphasisOriginal}
+}
 
 // overrides are the override_settings sdgo understands; other keys are
 // ignored as settings webui has and sdgo does not.
@@ -65,6 +68,13 @@ func parseOverrides(m map[string]any, base settings, field string, ve *validatio
 				continue
 			}
 			o.settings.ENSD = n
+		case "emphasis":
+			str, _ := v.(string)
+			if _, err := pipeline.ParseEmphasis(str); err != nil || str == "" {
+				ve.add(name, "want one of %s, got %v", strings.Join(pipeline.Emphases, ", "), v)
+				continue
+			}
+			o.settings.Emphasis = str
 		case "randn_source":
 			str, _ := v.(string)
 			if _, err := sample.ParseSource(str); err != nil || str == "" {
@@ -101,7 +111,7 @@ func (s *Server) generationRequest(g *api.GenerationParams, client string, ve *v
 		Steps: g.Steps, CFGScale: g.CFGScale, Sampler: samplerOf(g), Scheduler: g.Scheduler,
 		Seed: g.Seed, Subseed: g.Subseed, SubseedStrength: g.SubseedStrength,
 		BatchSize: g.BatchSize, BatchCount: g.NIter, ClipSkip: o.settings.ClipSkip,
-		RNG: o.settings.RNG, ENSD: o.settings.ENSD, Eta: g.Eta,
+		RNG: o.settings.RNG, ENSD: o.settings.ENSD, Eta: g.Eta, Emphasis: o.settings.Emphasis,
 	}
 	if g.SeedResizeFromW > 0 && g.SeedResizeFromH > 0 {
 		p.SeedResizeFromW, p.SeedResizeFromH = g.SeedResizeFromW, g.SeedResizeFromH
@@ -119,12 +129,37 @@ func (s *Server) generationRequest(g *api.GenerationParams, client string, ve *v
 	return r, o
 }
 
+// hiresOf is the hires fix of a txt2img request (webui's enable_hr and
+// hr_* fields; "Use same sampler" and null mean the first pass's).
+func hiresOf(q *api.Txt2ImgRequest, ve *validationError) pipeline.Hires {
+	hr := pipeline.Hires{Enable: true, Scale: q.HRScale, ResizeX: q.HRResizeX, ResizeY: q.HRResizeY,
+		Steps: q.HRSecondPassSteps, DenoisingStrength: 0.75, Prompt: q.HRPrompt, NegativePrompt: q.HRNegativePrompt}
+	if q.DenoisingStrength != nil {
+		hr.DenoisingStrength = *q.DenoisingStrength
+	}
+	if q.HRUpscaler != nil {
+		hr.Upscaler = *q.HRUpscaler
+	}
+	same := func(v *string, word string) string {
+		if v == nil || *v == "" || *v == "Use same "+word {
+			return ""
+		}
+		return *v
+	}
+	hr.Sampler = same(q.HRSamplerName, "sampler")
+	hr.Scheduler = same(q.HRScheduler, "scheduler")
+	if c := same(q.HRCheckpointName, "checkpoint"); c != "" {
+		ve.add("hr_checkpoint_name", "a different checkpoint for the hires pass is not supported by sdgo yet")
+	}
+	return hr
+}
+
 // txt2imgRequest validates a txt2img request into an engine request.
 func (s *Server) txt2imgRequest(q *api.Txt2ImgRequest, client string) (engine.Request, overrides, error) {
 	ve := &validationError{}
 	r, o := s.generationRequest(&q.GenerationParams, client, ve)
 	if q.EnableHR {
-		ve.add("enable_hr", "hires fix is not supported by sdgo yet")
+		r.Params.Hires = hiresOf(q, ve)
 	}
 	return r, o, ve.err()
 }

@@ -185,7 +185,7 @@ func (s *Server) getOptions(w http.ResponseWriter, r *http.Request) error {
 	}
 	for k, v := range map[string]any{
 		"sd_model_checkpoint": ck.Title(), "sd_checkpoint_hash": hash, "sd_vae": vae,
-		"CLIP_stop_at_last_layers": st.ClipSkip, "eta_noise_seed_delta": st.ENSD, "randn_source": st.RNG,
+		"CLIP_stop_at_last_layers": st.ClipSkip, "eta_noise_seed_delta": st.ENSD, "randn_source": st.RNG, "emphasis": st.Emphasis,
 		"samples_format": "png", "samples_save": true, "outdir_samples": "",
 		"outdir_txt2img_samples": path.Clean(s.cfg.Txt2ImgOutputDir()),
 	} {
@@ -229,7 +229,7 @@ func (s *Server) setOptions(w http.ResponseWriter, r *http.Request) error {
 	s.settings = o.settings
 	for k, v := range m {
 		switch k {
-		case "sd_model_checkpoint", "sd_vae", "CLIP_stop_at_last_layers", "eta_noise_seed_delta", "randn_source", "sd_checkpoint_hash":
+		case "sd_model_checkpoint", "sd_vae", "CLIP_stop_at_last_layers", "eta_noise_seed_delta", "randn_source", "emphasis", "sd_checkpoint_hash":
 		default:
 			s.extra[k] = v
 		}

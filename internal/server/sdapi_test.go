@@ -72,6 +72,39 @@ func TestTxt2ImgShape(t *testing.T) {
 	}
 }
 
+// TestTxt2ImgHiresAndEmphasis sends webui's hires-fix fields and the
+// emphasis setting through the real pipeline: the image comes back at the hires size with webui's
+// hires fields and the emphasis mode in its infotext.
+func TestTxt2ImgHiresAndEmphasis(t *testing.T) {
+	ts := newTestServer(t, true, nil) // the real pipeline on the tiny model
+	body := small("a (red:1.2) cat", 7)
+	for k, v := range map[string]any{"enable_hr": true, "hr_scale": 1.5, "hr_upscaler": "Nearest", "hr_second_pass_steps": 2,
+		"denoising_strength": 0.5, "hr_sampler_name": "Use same sampler", "hr_prompt": "a blue cat",
+		"override_settings": map[string]any{"emphasis": "No norm"}} {
+		body[k] = v
+	}
+	var resp api.Txt2ImgResponse
+	ts.callJSON(t, "POST", "/sdapi/v1/txt2img", body, 200, &resp)
+	if len(resp.Images) != 1 {
+		t.Fatalf("%d images", len(resp.Images))
+	}
+	b, err := base64.StdEncoding.DecodeString(resp.Images[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil || img.Bounds().Dx() != 96 || img.Bounds().Dy() != 96 {
+		t.Fatalf("image: %v %v, want 96x96", err, img.Bounds())
+	}
+	text, _ := imagefile.ReadParameters(bytes.NewReader(b))
+	for _, want := range []string{"Denoising strength: 0.5", "Hires upscale: 1.5", "Hires steps: 2", "Hires upscaler: Nearest",
+		"Hires prompt: a blue cat", "Emphasis: No norm"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("infotext lacks %q:\n%s", want, text)
+		}
+	}
+}
+
 func TestTxt2ImgDefaults(t *testing.T) {
 	ts := newTestServer(t, false, nil)
 	ts.callJSON(t, "POST", "/sdapi/v1/txt2img", map[string]any{"prompt": "x"}, 200, nil)
@@ -134,7 +167,8 @@ func TestTxt2ImgValidation(t *testing.T) {
 		{"seed", map[string]any{"seed": -5, "subseed_strength": 2}, 422, []string{"seed", "subseed_strength"}},
 		{"seed resize", map[string]any{"seed_resize_from_w": 100, "seed_resize_from_h": 64}, 422, []string{"seed_resize_from_w"}},
 		{"eta", map[string]any{"eta": -1}, 422, []string{"eta"}},
-		{"hires", map[string]any{"enable_hr": true}, 422, []string{"enable_hr"}},
+		{"hires checkpoint", map[string]any{"enable_hr": true, "hr_checkpoint_name": "other"}, 422, []string{"hr_checkpoint_name"}},
+		{"emphasis", map[string]any{"override_settings": map[string]any{"emphasis": "loud"}}, 422, []string{"override_settings.emphasis"}},
 		{"restore faces", map[string]any{"restore_faces": true}, 422, []string{"restore_faces"}},
 		{"tiling", map[string]any{"tiling": true}, 422, []string{"tiling"}},
 		{"script", map[string]any{"script_name": "x/y/z plot"}, 422, []string{"script_name"}},

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -181,6 +182,27 @@ func TestAttentionUniformKeys(t *testing.T) {
 				t.Fatalf("attention[%d,%d] = %v, want %v", i, j, got[i*heads*d+j], mean)
 			}
 		}
+	}
+}
+
+// TestAttentionChunksMatchWhole checks the query-chunked attention (used
+// when the logits exceed AttentionChunkBytes) against the one-piece
+// computation: the same values, for chunk sizes that divide the queries
+// evenly and one that must shrink to a divisor.
+func TestAttentionChunksMatchWhole(t *testing.T) {
+	const b, l, heads, d = 2, 12, 2, 4
+	x := tensors.FromFlatDataAndDimensions(seq(b*l*heads*d, 1.3), b, l, heads*d)
+	attn := func(s *Scope, x *Node) *Node {
+		k := MulScalar(Cos(x), 0.7)
+		return Attention(x, k, Sin(x), heads, nil)
+	}
+	whole := run(t, nil, attn, x)
+	defer func(old int64) { AttentionChunkBytes = old }(AttentionChunkBytes)
+	per := int64(b * heads * l * 4) // logits bytes per query (float32)
+	for _, queries := range []int64{1, 3, 4, 5, 6} {
+		AttentionChunkBytes = per * queries
+		got := run(t, nil, attn, x)
+		near(t, fmt.Sprintf("chunks of %d queries", queries), got, whole, 1e-6)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
@@ -251,11 +252,11 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 			return err
 		}
 		t := time.Now()
-		for _, r := range res {
-			if err = imagefile.EncodePNG(discard{}, r.Image, r.Infotext); err != nil {
-				break
-			}
+		imgs, texts := make([]image.Image, len(res)), make([]string, len(res))
+		for i, r := range res {
+			imgs[i], texts[i] = r.Image, r.Infotext
 		}
+		_, err = imagefile.EncodePNGs(imgs, texts) // as the server encodes a batch
 		rec.PNGMS = ms(time.Since(t))
 		rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.DecodeMS = ms(st.Cond), ms(st.Sampling), ms(st.UNet), ms(st.Decode)
 		rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)
@@ -264,6 +265,3 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 	}, nil
 }
 
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }

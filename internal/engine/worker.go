@@ -1,10 +1,10 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"runtime/debug"
 	"time"
 
@@ -231,12 +231,16 @@ func (j *Job) step(b, n, bs int, s sample.Step, h, w int) {
 
 // addImages encodes (and saves) finished images into the job.
 func (e *Engine) addImages(j *Job, res []pipeline.Result, save, img2img bool) error {
-	for _, r := range res {
-		var buf bytes.Buffer
-		if err := imagefile.EncodePNG(&buf, r.Image, r.Infotext); err != nil {
-			return fmt.Errorf("engine: encode image: %w", err)
-		}
-		img := Image{PNG: buf.Bytes(), Seed: r.Seed, Infotext: r.Infotext}
+	imgs, texts := make([]image.Image, len(res)), make([]string, len(res))
+	for i, r := range res {
+		imgs[i], texts[i] = r.Image, r.Infotext
+	}
+	pngs, err := imagefile.EncodePNGs(imgs, texts) // all cores: a batch's PNGs outlast its VAE decode otherwise
+	if err != nil {
+		return fmt.Errorf("engine: encode image: %w", err)
+	}
+	for i, r := range res {
+		img := Image{PNG: pngs[i], Seed: r.Seed, Infotext: r.Infotext}
 		if save {
 			path, err := e.save(img, img2img)
 			if err != nil {

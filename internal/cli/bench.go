@@ -264,4 +264,3 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 		return err
 	}, nil
 }
-

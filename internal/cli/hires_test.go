@@ -1,14 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"sdgo/internal/imagefile"
 )
 
 // TestTxt2ImgHiresFlags runs txt2img with the hires flags: the PNG has the
@@ -22,20 +17,9 @@ func TestTxt2ImgHiresFlags(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, text := readPNG(t, path)
 	if bb := img.Bounds(); bb.Dx() != 128 || bb.Dy() != 128 {
 		t.Errorf("image is %v, want 128x128", bb)
-	}
-	text, err := imagefile.ReadParameters(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
 	}
 	if want := "Denoising strength: 0.6, Hires resize: 128x0, Hires steps: 2, Hires upscaler: Latent (nearest-exact), Version"; !strings.Contains(text, want) {
 		t.Errorf("infotext lacks %q:\n%s", want, text)

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"sdgo/internal/imagefile"
 )
 
 // writeTestPNG writes a w x h PNG: colour ramps, or for a mask white on
@@ -61,20 +59,9 @@ func TestImg2ImgAndPNGInfo(t *testing.T) {
 	if want := out + " (seed 77)\n"; stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, text := readPNG(t, out)
 	if bb := img.Bounds(); bb.Dx() != 64 || bb.Dy() != 64 {
 		t.Errorf("image is %v, want 64x64", bb)
-	}
-	text, err := imagefile.ReadParameters(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, want := range []string{
 		"a red barn, (snow:1.2)\nNegative prompt: blurry\nSteps: 4, Sampler: Euler, Schedule type: Automatic, CFG scale: 7, Seed: 77, Size: 64x64, ",

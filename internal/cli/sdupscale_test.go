@@ -1,14 +1,9 @@
 package cli_test
 
 import (
-	"bytes"
-	"image/png"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"sdgo/internal/imagefile"
 )
 
 // TestImg2ImgSDUpscale runs `sdgo img2img --script sd-upscale` on the tiny
@@ -32,20 +27,9 @@ func TestImg2ImgSDUpscale(t *testing.T) {
 	if want := out + " (seed 5)\n"; stdout != want {
 		t.Errorf("stdout %q, want %q", stdout, want)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
+	img, text := readPNG(t, out)
 	if bb := img.Bounds(); bb.Dx() != 96 || bb.Dy() != 80 {
 		t.Errorf("image is %v, want 96x80", bb)
-	}
-	text, err := imagefile.ReadParameters(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
 	}
 	for _, want := range []string{"a red barn\nSteps: 2, Sampler: Euler, ", "Seed: 5, Size: 64x64, ", ", Denoising strength: 0.5, ",
 		", SD upscale overlap: 16, SD upscale upscaler: Nearest, Version: "} {

@@ -369,6 +369,23 @@ func TestBrowserTxt2ImgThenImg2Img(t *testing.T) {
 		t.Errorf("inpainting changed only %d of %d pixels under the painted stroke", d.NearDiffer, d.Near)
 	}
 
+	// 7b. Hires fix in txt2img: the fields show on the txt2img tab only (the
+	// box is still off: the image sent from PNG info had no hires fields);
+	// 1.5x of 64 px comes back 96 px wide with webui's hires fields.
+	do("hires fix", chromedp.Click(chromedp.ID("tab-txt2img")), chromedp.WaitVisible(chromedp.ID("enable_hr")),
+		chromedp.Poll[chromedp.Void](`!document.getElementById("enable_hr").checked`),
+		chromedp.SetValue(chromedp.ID("hr_scale"), "1.5"), chromedp.SetValue(chromedp.ID("hr_second_pass_steps"), "1"),
+		chromedp.SetValue(chromedp.ID("hr_upscaler"), "Nearest"), chromedp.Click(chromedp.ID("enable_hr")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("enable_hr").checked`), chromedp.Click(chromedp.ID("generate")))
+	hires, err := chromedp.Run(ctx, waitImage(third.Src, "Hires upscale: 1.5"))
+	if err != nil {
+		fail("hires image", err)
+	}
+	if hires.Width != 96 || !strings.Contains(hires.Infotext, "Hires steps: 1") || !strings.Contains(hires.Infotext, "Hires upscaler: Nearest") {
+		t.Errorf("hires fix shows a %d px wide image with infotext %q", hires.Width, hires.Infotext)
+	}
+	do("hires fields hidden in img2img", chromedp.Click(chromedp.ID("tab-img2img")), chromedp.WaitNotVisible(chromedp.ID("enable_hr")))
+
 	// 8. Settings: the checkpoint select lists the server's models with the
 	// current one chosen; a clip skip of 2 is applied through the options.
 	var models []struct {

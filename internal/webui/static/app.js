@@ -82,6 +82,7 @@ function selectTab(name) {
   $("pnginfo").hidden = name !== "pnginfo";
   $("settings").hidden = name !== "settings";
   $("img2img-fields").hidden = name !== "img2img";
+  $("hires-fields").hidden = name !== "txt2img";
   if (location.hash !== "#" + name) history.replaceState(null, "", "#" + name);
 }
 
@@ -94,6 +95,13 @@ function request() {
     seed: num("seed"), n_iter: num("n_iter"), batch_size: num("batch_size"),
     override_settings: $("model").value ? { sd_model_checkpoint: $("model").value } : {},
   };
+  if (state.tab === "txt2img" && $("enable_hr").checked) {
+    r.enable_hr = true;
+    r.hr_upscaler = $("hr_upscaler").value;
+    r.hr_second_pass_steps = num("hr_second_pass_steps");
+    r.denoising_strength = num("hr_denoising_strength");
+    r.hr_scale = num("hr_scale");
+  }
   if (state.tab === "img2img") {
     r.init_images = [state.init];
     r.denoising_strength = num("denoising_strength");
@@ -437,6 +445,16 @@ function applyParameters(p) {
   choose("sampler_name", p["Sampler"]);
   choose("scheduler", p["Schedule type"]);
   if (p["Denoising strength"] !== undefined) setDenoising(p["Denoising strength"]);
+  // Hires fix: png-info fills webui's defaults for the other Hires keys, so
+  // only the fields written when it is on say it was used.
+  $("enable_hr").checked = ["Hires upscale", "Hires steps", "Hires upscaler"].some((k) => p[k] !== undefined) ||
+    Number(p["Hires resize-1"]) > 0;
+  if ($("enable_hr").checked) {
+    set("hr_scale", p["Hires upscale"]);
+    set("hr_second_pass_steps", p["Hires steps"]);
+    set("hr_denoising_strength", p["Denoising strength"]);
+    choose("hr_upscaler", p["Hires upscaler"]);
+  }
 }
 
 const pngInfo = (data) => postJSON("/sdapi/v1/png-info", { image: data });

@@ -266,6 +266,9 @@ func (e *Engine) Submit(r Request) (*Job, error) {
 // validate checks a request's parameters and fills their defaults; an
 // img2img job with several init images has one image per init image.
 func validate(r *Request) error {
+	if _, err := ParseFormat(r.Format); err != nil {
+		return err
+	}
 	if r.Img2Img == nil {
 		return r.Params.Validate()
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"sdgo/internal/config"
+	"sdgo/internal/imagefile"
 	"sdgo/internal/pipeline"
 	"sdgo/internal/sample"
 )
@@ -212,7 +214,7 @@ func TestJobResults(t *testing.T) {
 		if img.Seed != int64(7+i) || s.Seeds[i] != img.Seed || !strings.Contains(img.Infotext, fmt.Sprintf("Seed: %d", 7+i)) {
 			t.Errorf("image %d: seed %d, infotext %q, seeds %v", i, img.Seed, img.Infotext, s.Seeds)
 		}
-		if len(img.PNG) < 8 || string(img.PNG[1:4]) != "PNG" {
+		if len(img.Data) < 8 || string(img.Data[1:4]) != "PNG" || img.Format != "png" {
 			t.Errorf("image %d is not a PNG", i)
 		}
 	}
@@ -463,19 +465,40 @@ func TestRetention(t *testing.T) {
 	}
 }
 
+// TestSave saves a batch in each samples_format: numbered webui file names
+// continuing across jobs, the file's bytes those of the job's image, the
+// infotext readable back from each format.
 func TestSave(t *testing.T) {
 	e := newEngine(t, newFake(), nil)
-	p := params("x")
-	p.BatchSize = 2
-	s := wait(t, submit(t, e, Request{Params: p, Save: true}))
-	for i, img := range s.Images {
-		want := filepath.Join(e.cfg.Txt2ImgOutputDir(), time.Now().Format("2006-01-02"), fmt.Sprintf("%05d-%d.png", i, 100+i))
-		if img.Path != want {
-			t.Errorf("image %d saved at %s, want %s", i, img.Path, want)
+	n := 0
+	for _, tc := range []struct{ format, ext, magic string }{
+		{"", "png", "\x89PNG"}, {"jpeg", "jpg", "\xff\xd8\xff"}, {"webp", "webp", "RIFF"},
+	} {
+		p := params("x")
+		p.BatchSize = 2
+		s := wait(t, submit(t, e, Request{Params: p, Save: true, Format: tc.format}))
+		if s.Status != Done {
+			t.Fatalf("format %q: %s %s", tc.format, s.Status, s.Error)
 		}
-		if b, err := os.ReadFile(img.Path); err != nil || string(b) != string(img.PNG) {
-			t.Errorf("saved file: %v", err)
+		for i, img := range s.Images {
+			want := filepath.Join(e.cfg.Txt2ImgOutputDir(), time.Now().Format("2006-01-02"), fmt.Sprintf("%05d-%d.%s", n, 100+i, tc.ext))
+			n++
+			if img.Path != want {
+				t.Errorf("format %q image %d saved at %s, want %s", tc.format, i, img.Path, want)
+			}
+			b, err := os.ReadFile(img.Path)
+			if err != nil || string(b) != string(img.Data) || !strings.HasPrefix(string(b), tc.magic) {
+				t.Errorf("format %q: saved file %d bytes starting %q: %v", tc.format, len(b), b[:min(4, len(b))], err)
+				continue
+			}
+			text, err := imagefile.ReadInfotext(bytes.NewReader(b))
+			if err != nil || text != img.Infotext {
+				t.Errorf("format %q: infotext read back %q, %v; want %q", tc.format, text, err, img.Infotext)
+			}
 		}
+	}
+	if _, err := e.Submit(Request{Params: params("x"), Format: "gif"}); err == nil {
+		t.Error("format gif: accepted")
 	}
 }
 

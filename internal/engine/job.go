@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"image"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,17 +35,57 @@ type Request struct {
 	Model   string // checkpoint name as the catalogue knows it; "" = the default
 	VAE     string // VAE file name, "None", or "" / "Automatic" = the checkpoint's own
 	Client  string // fairness key: clients are served round-robin
-	Save    bool   // write the PNGs under the outputs folder
+	Save    bool   // write the images under the outputs folder
+	// Format is webui's samples_format: "png" (or ""), "jpg" or "webp"; the
+	// infotext goes in a PNG text chunk or in EXIF UserComment.
+	Format string
 	// LoadOnly makes the job load Model and VAE and nothing else.
 	LoadOnly bool
 }
 
 // Image is one finished image.
 type Image struct {
-	PNG      []byte // encoded with its infotext
+	Data     []byte // encoded with its infotext, in Format
+	Format   string // "png", "jpg" or "webp"
 	Seed     int64
 	Infotext string
 	Path     string // where it was saved ("" if not saved)
+}
+
+// Formats are the image formats a Request may ask for.
+var Formats = []string{"png", "jpg", "webp"}
+
+// ParseFormat returns the canonical name of a samples_format ("" is png,
+// "jpeg" is jpg) or an error naming the formats.
+func ParseFormat(f string) (string, error) {
+	switch strings.ToLower(f) {
+	case "", "png":
+		return "png", nil
+	case "jpg", "jpeg":
+		return "jpg", nil
+	case "webp":
+		return "webp", nil
+	}
+	return "", fmt.Errorf("engine: image format %q: want png, jpg or webp", f)
+}
+
+// ContentType is the MIME type of the image's format.
+func (im Image) ContentType() string {
+	switch im.Format {
+	case "jpg":
+		return "image/jpeg"
+	case "webp":
+		return "image/webp"
+	}
+	return "image/png"
+}
+
+// Ext is the file extension of the image's format, without the dot.
+func (im Image) Ext() string {
+	if im.Format == "" {
+		return "png"
+	}
+	return im.Format
 }
 
 // Snapshot is a job's state at one moment.

@@ -12,7 +12,7 @@ import (
 )
 
 // save writes img under the outputs folder as webui names files:
-// txt2img-images (or img2img-images)/<YYYY-MM-DD>/<NNNNN>-<seed>.png, NNNNN one more than the
+// txt2img-images (or img2img-images)/<YYYY-MM-DD>/<NNNNN>-<seed>.<ext>, NNNNN one more than the
 // highest number in the folder. Only the worker saves, so numbers do not
 // race within one server. Nothing from the request reaches the path.
 func (e *Engine) save(img Image, img2img bool) (string, error) {
@@ -26,7 +26,7 @@ func (e *Engine) save(img Image, img2img bool) (string, error) {
 	}
 	next := imagefile.NextSequenceNumber(dir, "")
 	for tries := 0; tries < 100; tries++ {
-		path := filepath.Join(dir, fmt.Sprintf("%05d-%d.png", next, img.Seed))
+		path := filepath.Join(dir, fmt.Sprintf("%05d-%d.%s", next, img.Seed, img.Ext()))
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if errors.Is(err, fs.ErrExist) {
 			next++
@@ -35,7 +35,7 @@ func (e *Engine) save(img Image, img2img bool) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("engine: save: %w", err)
 		}
-		if _, err := f.Write(img.PNG); err != nil {
+		if _, err := f.Write(img.Data); err != nil {
 			f.Close()
 			os.Remove(path)
 			return "", fmt.Errorf("engine: save %s: %w", path, err)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -187,7 +188,7 @@ func (e *Engine) generate(ctx context.Context, j *Job, r Request, l *Loaded) err
 			res, err = e.gen(bctx, pj, bp)
 		}
 		skip()
-		if aerr := e.addImages(j, res, r.Save, r.Img2Img != nil); aerr != nil {
+		if aerr := e.addImages(j, res, r.Save, r.Img2Img != nil, r.Format); aerr != nil {
 			return aerr
 		}
 		if err != nil {
@@ -229,18 +230,24 @@ func (j *Job) step(b, n, bs int, s sample.Step, h, w int) {
 	})
 }
 
-// addImages encodes (and saves) finished images into the job.
-func (e *Engine) addImages(j *Job, res []pipeline.Result, save, img2img bool) error {
+// addImages encodes (and saves) finished images into the job, in format
+// (webui's samples_format: png, jpg or webp; quality 80 as webui's
+// jpeg_quality default).
+func (e *Engine) addImages(j *Job, res []pipeline.Result, save, img2img bool, format string) error {
+	format, err := ParseFormat(format)
+	if err != nil {
+		return err
+	}
 	imgs, texts := make([]image.Image, len(res)), make([]string, len(res))
 	for i, r := range res {
 		imgs[i], texts[i] = r.Image, r.Infotext
 	}
-	pngs, err := imagefile.EncodePNGs(imgs, texts) // all cores: a batch's PNGs outlast its VAE decode otherwise
+	data, err := encodeImages(imgs, texts, format)
 	if err != nil {
 		return fmt.Errorf("engine: encode image: %w", err)
 	}
 	for i, r := range res {
-		img := Image{PNG: pngs[i], Seed: r.Seed, Infotext: r.Infotext}
+		img := Image{Data: data[i], Format: format, Seed: r.Seed, Infotext: r.Infotext}
 		if save {
 			path, err := e.save(img, img2img)
 			if err != nil {
@@ -251,4 +258,27 @@ func (e *Engine) addImages(j *Job, res []pipeline.Result, save, img2img bool) er
 		j.update(func(s *Snapshot) { s.Images = append(s.Images, img) })
 	}
 	return nil
+}
+
+// encodeImages encodes a batch: PNGs on every core (a batch's PNGs outlast
+// its VAE decode otherwise), JPEG and WebP one by one.
+func encodeImages(imgs []image.Image, texts []string, format string) ([][]byte, error) {
+	if format == "png" {
+		return imagefile.EncodePNGs(imgs, texts)
+	}
+	out := make([][]byte, len(imgs))
+	for i, img := range imgs {
+		var buf bytes.Buffer
+		var err error
+		if format == "jpg" {
+			err = imagefile.EncodeJPEG(&buf, img, 80, texts[i])
+		} else {
+			err = imagefile.EncodeWebP(&buf, img, imagefile.WebPOptions{Quality: 80}, texts[i])
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[i] = buf.Bytes()
+	}
+	return out, nil
 }

@@ -19,10 +19,13 @@ type settings struct {
 	ENSD     int64  // eta_noise_seed_delta
 	RNG      string // randn_source
 	Emphasis string // emphasis
+	// SamplesFormat is the format of returned and saved images
+	// (samples_format: png, jpg or webp).
+	SamplesFormat string
 }
 
 func defaultSettings() settings {
-	return settings{ClipSkip: 1, RNG: "GPU", Emphasis: pipeline.EmphasisOriginal}
+	return settings{ClipSkip: 1, RNG: "GPU", Emphasis: pipeline.EmphasisOriginal, SamplesFormat: "png"}
 }
 
 // overrides are the override_settings sdgo understands; other keys are
@@ -68,6 +71,14 @@ func parseOverrides(m map[string]any, base settings, field string, ve *validatio
 				continue
 			}
 			o.settings.ENSD = n
+		case "samples_format":
+			str, _ := v.(string)
+			f, err := engine.ParseFormat(str)
+			if err != nil || str == "" {
+				ve.add(name, "want png, jpg or webp, got %v", v)
+				continue
+			}
+			o.settings.SamplesFormat = f
 		case "emphasis":
 			str, _ := v.(string)
 			if _, err := pipeline.ParseEmphasis(str); err != nil || str == "" {
@@ -116,7 +127,7 @@ func (s *Server) generationRequest(g *api.GenerationParams, client string, ve *v
 	if g.SeedResizeFromW > 0 && g.SeedResizeFromH > 0 {
 		p.SeedResizeFromW, p.SeedResizeFromH = g.SeedResizeFromW, g.SeedResizeFromH
 	}
-	r := engine.Request{Params: p, Client: client, Save: g.SaveImages && !g.DoNotSaveSamp}
+	r := engine.Request{Params: p, Client: client, Save: g.SaveImages && !g.DoNotSaveSamp, Format: o.settings.SamplesFormat}
 	if o.Model != nil {
 		r.Model = *o.Model
 	}

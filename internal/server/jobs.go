@@ -145,10 +145,10 @@ func (s *Server) jobImage(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, "NotFound", "job %s has no image %q (it has %d)", snap.ID, r.PathValue("n"), len(snap.Images))
 	}
 	img := snap.Images[n]
-	w.Header().Set("Content-Type", "image/png")
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d-%d.png"`, snap.ID, n, img.Seed))
+	w.Header().Set("Content-Type", img.ContentType())
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="%s-%d-%d.%s"`, snap.ID, n, img.Seed, img.Ext()))
 	w.Header().Set("Cache-Control", "private, max-age=3600, immutable")
-	_, err = w.Write(img.PNG)
+	_, err = w.Write(img.Data)
 	return err
 }
 

@@ -67,7 +67,7 @@ func (s *Server) runSync(w http.ResponseWriter, r *http.Request, req engine.Requ
 	resp := api.Txt2ImgResponse{Images: []string{}}
 	if g.SendImages {
 		for _, img := range snap.Images {
-			resp.Images = append(resp.Images, base64.StdEncoding.EncodeToString(img.PNG))
+			resp.Images = append(resp.Images, base64.StdEncoding.EncodeToString(img.Data))
 		}
 	}
 	resp.Parameters, _ = json.Marshal(echo)
@@ -186,7 +186,7 @@ func (s *Server) getOptions(w http.ResponseWriter, r *http.Request) error {
 	for k, v := range map[string]any{
 		"sd_model_checkpoint": ck.Title(), "sd_checkpoint_hash": hash, "sd_vae": vae,
 		"CLIP_stop_at_last_layers": st.ClipSkip, "eta_noise_seed_delta": st.ENSD, "randn_source": st.RNG, "emphasis": st.Emphasis,
-		"samples_format": "png", "samples_save": true, "outdir_samples": "",
+		"samples_format": st.SamplesFormat, "samples_save": true, "outdir_samples": "",
 		"outdir_txt2img_samples": path.Clean(s.cfg.Txt2ImgOutputDir()),
 	} {
 		out[k] = v
@@ -229,7 +229,7 @@ func (s *Server) setOptions(w http.ResponseWriter, r *http.Request) error {
 	s.settings = o.settings
 	for k, v := range m {
 		switch k {
-		case "sd_model_checkpoint", "sd_vae", "CLIP_stop_at_last_layers", "eta_noise_seed_delta", "randn_source", "emphasis", "sd_checkpoint_hash":
+		case "sd_model_checkpoint", "sd_vae", "CLIP_stop_at_last_layers", "eta_noise_seed_delta", "randn_source", "emphasis", "samples_format", "sd_checkpoint_hash":
 		default:
 			s.extra[k] = v
 		}

@@ -105,6 +105,40 @@ func TestTxt2ImgHiresAndEmphasis(t *testing.T) {
 	}
 }
 
+// TestSamplesFormat asks for JPEG and WebP through override_settings and
+// through the options: the returned images are in that format with the
+// infotext in EXIF, and the options report it.
+func TestSamplesFormat(t *testing.T) {
+	ts := newTestServer(t, false, nil)
+	check := func(name, magic string) {
+		t.Helper()
+		body := small("a cat", 5)
+		if name != "" {
+			body["override_settings"] = map[string]any{"samples_format": name}
+		}
+		var resp api.Txt2ImgResponse
+		ts.callJSON(t, "POST", "/sdapi/v1/txt2img", body, 200, &resp)
+		b, err := base64.StdEncoding.DecodeString(resp.Images[0])
+		if err != nil || !strings.HasPrefix(string(b), magic) {
+			t.Fatalf("samples_format %q: image starts %q (%v), want %q", name, b[:min(4, len(b))], err, magic)
+		}
+		text, err := imagefile.ReadInfotext(bytes.NewReader(b))
+		if err != nil || !strings.Contains(text, "Seed: 5") {
+			t.Errorf("samples_format %q: infotext %q, %v", name, text, err)
+		}
+	}
+	check("jpg", "\xff\xd8\xff")
+	check("webp", "RIFF")
+	check("", "\x89PNG") // override_settings restored afterwards
+	ts.callJSON(t, "POST", "/sdapi/v1/options", map[string]any{"samples_format": "webp"}, 200, nil)
+	var opts map[string]any
+	ts.callJSON(t, "GET", "/sdapi/v1/options", nil, 200, &opts)
+	if opts["samples_format"] != "webp" {
+		t.Errorf("options samples_format = %v, want webp", opts["samples_format"])
+	}
+	check("", "RIFF")
+}
+
 func TestTxt2ImgDefaults(t *testing.T) {
 	ts := newTestServer(t, false, nil)
 	ts.callJSON(t, "POST", "/sdapi/v1/txt2img", map[string]any{"prompt": "x"}, 200, nil)
@@ -169,6 +203,7 @@ func TestTxt2ImgValidation(t *testing.T) {
 		{"eta", map[string]any{"eta": -1}, 422, []string{"eta"}},
 		{"hires checkpoint", map[string]any{"enable_hr": true, "hr_checkpoint_name": "other"}, 422, []string{"hr_checkpoint_name"}},
 		{"emphasis", map[string]any{"override_settings": map[string]any{"emphasis": "loud"}}, 422, []string{"override_settings.emphasis"}},
+		{"samples format", map[string]any{"override_settings": map[string]any{"samples_format": "gif"}}, 422, []string{"override_settings.samples_format"}},
 		{"restore faces", map[string]any{"restore_faces": true}, 422, []string{"restore_faces"}},
 		{"tiling", map[string]any{"tiling": true}, 422, []string{"tiling"}},
 		{"script", map[string]any{"script_name": "x/y/z plot"}, 422, []string{"script_name"}},

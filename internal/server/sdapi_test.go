@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/png"
 	"net/http"
 	"strings"
@@ -18,6 +19,24 @@ import (
 	"sdgo/internal/sample"
 )
 
+// onlyPNG decodes the one base64 PNG of a response and its infotext.
+func onlyPNG(t *testing.T, images []string) (image.Image, string) {
+	t.Helper()
+	if len(images) != 1 {
+		t.Fatalf("%d images, want 1", len(images))
+	}
+	b, err := base64.StdEncoding.DecodeString(images[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := imagefile.ReadParameters(bytes.NewReader(b))
+	return img, text
+}
+
 func small(prompt string, seed int64) map[string]any {
 	return map[string]any{"prompt": prompt, "width": 64, "height": 64, "steps": 2, "seed": seed}
 }
@@ -28,18 +47,10 @@ func TestTxt2ImgShape(t *testing.T) {
 	body["unknown_field"] = "ignored as webui ignores it"
 	var resp api.Txt2ImgResponse
 	ts.callJSON(t, "POST", "/sdapi/v1/txt2img", body, 200, &resp)
-	if len(resp.Images) != 1 {
-		t.Fatalf("%d images", len(resp.Images))
+	img, text := onlyPNG(t, resp.Images)
+	if img.Bounds().Dx() != 64 {
+		t.Fatalf("image %v", img.Bounds())
 	}
-	b, err := base64.StdEncoding.DecodeString(resp.Images[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil || img.Bounds().Dx() != 64 {
-		t.Fatalf("image: %v %v", err, img.Bounds())
-	}
-	text, _ := imagefile.ReadParameters(bytes.NewReader(b))
 	if !strings.Contains(text, "Seed: 42") {
 		t.Errorf("PNG infotext %q", text)
 	}
@@ -85,18 +96,10 @@ func TestTxt2ImgHiresAndEmphasis(t *testing.T) {
 	}
 	var resp api.Txt2ImgResponse
 	ts.callJSON(t, "POST", "/sdapi/v1/txt2img", body, 200, &resp)
-	if len(resp.Images) != 1 {
-		t.Fatalf("%d images", len(resp.Images))
+	img, text := onlyPNG(t, resp.Images)
+	if img.Bounds().Dx() != 96 || img.Bounds().Dy() != 96 {
+		t.Fatalf("image %v, want 96x96", img.Bounds())
 	}
-	b, err := base64.StdEncoding.DecodeString(resp.Images[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil || img.Bounds().Dx() != 96 || img.Bounds().Dy() != 96 {
-		t.Fatalf("image: %v %v, want 96x96", err, img.Bounds())
-	}
-	text, _ := imagefile.ReadParameters(bytes.NewReader(b))
 	for _, want := range []string{"Denoising strength: 0.5", "Hires upscale: 1.5", "Hires steps: 2", "Hires upscaler: Nearest",
 		"Hires prompt: a blue cat", "Emphasis: No norm"} {
 		if !strings.Contains(text, want) {

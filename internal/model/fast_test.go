@@ -62,3 +62,42 @@ func TestRunnerFastPathMatchesFirstCall(t *testing.T) {
 		fresh = loadTiny(t, m)
 	}
 }
+
+// TestRunnerStartsAKeyAfreshWhenFull checks that a key whose Exec holds
+// maxGraphs compiled shapes takes a new shape by starting afresh (GoMLX
+// refuses it otherwise) and still gives the same results for the shapes
+// it had before.
+func TestRunnerStartsAKeyAfreshWhenFull(t *testing.T) {
+	m := testutil.Fixtures(t)
+	mdl := loadTiny(t, m)
+	mdl.runner.maxGraphs = 2
+	ids := func(n int) [][]int {
+		rows := make([][]int, n)
+		for i := range rows {
+			rows[i] = make([]int, 77)
+			for j := range rows[i] {
+				rows[i][j] = (i*31 + j*7) % 400
+			}
+		}
+		return rows
+	}
+	first := map[int][]float32{}
+	for _, n := range []int{1, 2, 3, 1, 2} { // the third shape overflows, then the first two come back
+		out, err := mdl.EncodeText(0, ids(n), 1)
+		if err != nil {
+			t.Fatalf("batch %d: %v", n, err)
+		}
+		if want, ok := first[n]; ok && !slices.Equal(out.Hidden, want) {
+			t.Errorf("batch %d: a recompiled graph gives other values", n)
+		}
+		first[n] = out.Hidden
+		if len(mdl.runner.shapes) != 1 {
+			t.Fatalf("after batch %d: shapes kept for %d keys, want the text graph's only", n, len(mdl.runner.shapes))
+		}
+		for key, seen := range mdl.runner.shapes {
+			if len(seen) > 2 {
+				t.Errorf("after batch %d: %d shapes kept for %s, want at most 2", n, len(seen), key)
+			}
+		}
+	}
+}

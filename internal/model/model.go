@@ -28,6 +28,10 @@ type Runner struct {
 	mu    sync.Mutex
 	execs map[string]*context.Exec
 	fast  map[string]*fastGraph // by graph key and input shapes
+	// shapes are the input shapes each key has compiled (fastKey names),
+	// at most maxGraphs per key.
+	shapes    map[string]map[string]bool
+	maxGraphs int
 }
 
 // fastGraph is a compiled graph with the device buffers of the weights it
@@ -50,7 +54,7 @@ func NewRunner(backend backends.Backend, src Source, dtype dtypes.DType) *Runner
 	ctx.SetLoader(l)
 	im2col := strings.HasPrefix(backend.Name(), "go") || strings.Contains(backend.Description(), "Simple Go")
 	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, im2col: im2col, execs: map[string]*context.Exec{},
-		fast: map[string]*fastGraph{}}
+		fast: map[string]*fastGraph{}, shapes: map[string]map[string]bool{}, maxGraphs: 16}
 }
 
 // DType is the compute dtype of the networks.
@@ -69,6 +73,13 @@ type GraphFn func(s *nn.Scope, inputs []*Node) []*Node
 func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*tensors.Tensor, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	fk := fastKey(key, inputs)
+	if seen := r.shapes[key]; !seen[fk] && len(seen) >= r.maxGraphs {
+		// GoMLX refuses a new shape once an Exec holds maxGraphs compiled
+		// graphs; a server sees many sizes over its life, so start the key
+		// afresh (its graphs compile again when those sizes come back).
+		r.dropKey(key)
+	}
 	exec, ok := r.execs[key]
 	if !ok {
 		dtype := r.dtype
@@ -80,10 +91,9 @@ func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*
 		if err != nil {
 			return nil, fmt.Errorf("model: %s: %w", key, err)
 		}
-		exec.SetMaxCache(16)
+		exec.SetMaxCache(r.maxGraphs)
 		r.execs[key] = exec
 	}
-	fk := fastKey(key, inputs)
 	if fg := r.fast[fk]; fg != nil {
 		if perr := catch(func() { out, err = fg.run(r.backend, inputs) }); perr != nil {
 			return nil, fmt.Errorf("model: %s: %w", key, perr)
@@ -104,10 +114,26 @@ func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*
 	if err != nil {
 		return nil, fmt.Errorf("model: %s: %w", key, err)
 	}
+	if r.shapes[key] == nil {
+		r.shapes[key] = map[string]bool{}
+	}
+	r.shapes[key][fk] = true
 	if fg := r.newFastGraph(g, len(inputs)); fg != nil {
 		r.fast[fk] = fg
 	}
 	return out, nil
+}
+
+// dropKey frees the compiled graphs of key and forgets its shapes.
+func (r *Runner) dropKey(key string) {
+	for fk := range r.shapes[key] {
+		delete(r.fast, fk)
+	}
+	delete(r.shapes, key)
+	if e := r.execs[key]; e != nil {
+		_ = catch(e.Finalize)
+		delete(r.execs, key)
+	}
 }
 
 // fastKey names a graph key with its input shapes.
@@ -214,6 +240,7 @@ func (r *Runner) release() {
 	defer r.mu.Unlock()
 	_ = catch(func() {
 		clear(r.fast)
+		clear(r.shapes)
 		for k, e := range r.execs {
 			e.Finalize()
 			delete(r.execs, k)

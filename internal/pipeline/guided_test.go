@@ -13,7 +13,7 @@ import (
 // TestGuidedMatchesPlainCFG checks that the device-side guidance
 // (model.RunGuidedUNet: c_in scaling, both halves in one batch and the CFG
 // combine inside the graph) gives the denoised latents of the host path
-// (two-half UNet output combined in Go), for eps prediction and a few
+// (two-half UNet output combined in Go), for eps and v coefficients and a few
 // sigmas, on the tiny model; and that steps the guided call cannot serve
 // (CFG scale 1) still work.
 func TestGuidedMatchesPlainCFG(t *testing.T) {
@@ -37,9 +37,13 @@ func TestGuidedMatchesPlainCFG(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		sigma, scale float64
-	}{{14.6, 7}, {3.2, 7}, {0.4, 4.5}, {1.1, 1}} {
+		pred         string
+	}{{14.6, 7, "eps"}, {3.2, 7, "eps"}, {0.4, 4.5, "eps"}, {1.1, 1, "eps"}, {14.6, 7, "v"}, {0.4, 4.5, "v"}} {
+		// "v" reads the tiny eps model's output as a v prediction: not a
+		// meaningful image, but it gives the combine v's coefficients
+		// (c_skip, c_out) on both paths.
 		mk := func(guided bool) *pipeline.Denoiser {
-			d := &pipeline.Denoiser{UNet: m.RunUNet, Table: sample.DefaultTable(), Prediction: m.Prediction, LatentC: 4, H: h, W: w,
+			d := &pipeline.Denoiser{UNet: m.RunUNet, Table: sample.DefaultTable(), Prediction: tc.pred, LatentC: 4, H: h, W: w,
 				Cond: []pipeline.Cond{cond, cond}, Uncond: []pipeline.Cond{uncond, uncond}, Scale: tc.scale}
 			if guided {
 				d.Guided = m.RunGuidedUNet
@@ -66,7 +70,7 @@ func TestGuidedMatchesPlainCFG(t *testing.T) {
 			wantCalls = 0
 		}
 		if calls != wantCalls {
-			t.Errorf("sigma %g scale %g: %d guided calls, want %d", tc.sigma, tc.scale, calls, wantCalls)
+			t.Errorf("%s sigma %g scale %g: %d guided calls, want %d", tc.pred, tc.sigma, tc.scale, calls, wantCalls)
 		}
 		var worst, size float64
 		for i := range want {
@@ -76,7 +80,7 @@ func TestGuidedMatchesPlainCFG(t *testing.T) {
 		// f32 on the go backend: the same graph, the combine in float32
 		// instead of float64 (relative 1e-6 of the values).
 		if worst > 1e-5*max(1, size) {
-			t.Errorf("sigma %g scale %g: guided and plain differ by %.3g (values up to %.3g)", tc.sigma, tc.scale, worst, size)
+			t.Errorf("%s sigma %g scale %g: guided and plain differ by %.3g (values up to %.3g)", tc.pred, tc.sigma, tc.scale, worst, size)
 		}
 	}
 }

@@ -27,7 +27,8 @@ func init() {
 type modelFlags struct {
 	model, vae, clipVocab, prediction *string
 	backend, dtype                    *string
-	ti                                *tiFlags // --embeddings-dir (embeddings.go)
+	ti                                *tiFlags   // --embeddings-dir (embeddings.go)
+	lora                              *loraFlags // --lora-dir (lora.go)
 }
 
 func addModelFlags(fs *flag.FlagSet, e *Env) *modelFlags {
@@ -39,6 +40,7 @@ func addModelFlags(fs *flag.FlagSet, e *Env) *modelFlags {
 	}
 	f.backend, f.dtype = backendFlags(fs, e)
 	f.ti = addTIFlags(fs, e)
+	f.lora = addLoRAFlags(fs, e)
 	return f
 }
 
@@ -131,7 +133,11 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("sampling"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
-	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
+	loras, err := mf.lora.finder(*mf.model)
+	if err != nil {
+		return err
+	}
+	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, Networks: loras, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
 	results, grid, err := scripts.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)

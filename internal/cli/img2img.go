@@ -143,7 +143,11 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	bar := progressbar.NewOptions((tEnc+1)*batches, progressbar.OptionSetWriter(e.Stderr),
 		progressbar.OptionSetDescription("img2img"), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
 		progressbar.OptionSetItsString("it"), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(100*time.Millisecond))
-	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
+	loras, err := mf.lora.finder(*mf.model)
+	if err != nil {
+		return err
+	}
+	job := pipeline.Job{Model: m, Tok: tok, Embeddings: mf.ti.db, Networks: loras, OnStep: func(_, _ int, _ sample.Step) { bar.Add(1) }}
 	results, err := script.run(ctx, job, p)
 	bar.Finish()
 	fmt.Fprintln(e.Stderr)

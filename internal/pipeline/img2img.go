@@ -149,8 +149,11 @@ func Img2Img(ctx context.Context, j Job, p Img2ImgParams) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// 3. Conditioning, once per job.
+	// 3. Extra networks (LoRA), then the conditioning, once per job.
 	start := time.Now()
+	if j.nets, err = j.activateNetworks(p.Prompt); err != nil {
+		return nil, err
+	}
 	cd := j.conditioner(p.Params)
 	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {

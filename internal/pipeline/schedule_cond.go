@@ -69,6 +69,10 @@ func (c *Conditioner) EncodeSchedules(positive, negative string, size Size, step
 // EncodeSchedulesWith is EncodeSchedules with webui's full timeline
 // options: a hires-fix second pass sets HiresSteps (see HiresSchedule).
 func (c *Conditioner) EncodeSchedulesWith(positive, negative string, size Size, o prompt.ScheduleOptions) (ImageConds, error) {
+	// The positive prompt's <lora:...> tags are for activateNetworks, not
+	// the text encoder (webui cuts them out first; negative prompts keep
+	// their text).
+	positive = withoutNetworks(positive)
 	return buildSchedules(positive, negative, o, func(text string, negative bool) (Cond, error) {
 		return c.Encode(text, negative, size)
 	})

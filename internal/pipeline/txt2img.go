@@ -136,8 +136,12 @@ type Job struct {
 	// Embeddings are the textual-inversion embeddings prompts may name;
 	// may be nil.
 	Embeddings *embedding.Database
+	// Networks finds the LoRA files <lora:name:...> tags name; nil makes
+	// such a tag an error.
+	Networks NetworkFinder
 
-	cond *Conditioner // the job's prompt encoder, for describe
+	cond *Conditioner    // the job's prompt encoder, for describe
+	nets []activeNetwork // the LoRAs the prompt applied, for describe
 }
 
 // Stats splits a job's time into its stages.
@@ -245,8 +249,14 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	}
 	m := j.Model
 	h, w := p.Height/8, p.Width/8
-	// 2. Conditioning, once per job (every image shares the prompt).
+	// 2. Extra networks (LoRA) of the prompt, then the conditioning, once
+	// per job (every image shares the prompt).
 	start := time.Now()
+	nets, err := j.activateNetworks(p.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	j.nets = nets
 	cd := j.conditioner(p)
 	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {
@@ -427,6 +437,9 @@ func describe(j Job, p Params, smp sample.Sampler, sched string, seed, subseed i
 	}
 	if src := strings.ToUpper(p.RNG); src != "" && src != "GPU" {
 		info.Add("RNG", src)
+	}
+	if len(j.nets) > 0 {
+		info.Add("Lora hashes", j.loraHashes(j.nets))
 	}
 	if j.cond != nil {
 		info.Add("TI hashes", j.cond.TIHashes())

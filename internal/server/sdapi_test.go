@@ -281,7 +281,16 @@ func TestFailingJobLeavesServerServing(t *testing.T) {
 func TestProgressInterruptSkip(t *testing.T) {
 	ts := newTestServer(t, false, nil)
 	ctx := context.Background()
-	p, err := ts.client.Progress(ctx, false)
+	// The server loads its default model in a job of its own at start;
+	// wait (a bounded time) for it to finish before reading idle progress.
+	var p *api.Progress
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		p, err = ts.client.Progress(ctx, false)
+		if err != nil || p.CurrentTask == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || p.Progress != 0 || p.CurrentTask != nil || p.CurrentImage != nil {
 		t.Fatalf("idle progress %+v %v", p, err)
 	}

@@ -101,3 +101,33 @@ func TestRunnerStartsAKeyAfreshWhenFull(t *testing.T) {
 		}
 	}
 }
+
+// TestLoRASourceRawOnlyForUnchangedTensors checks that with a LoRA applied
+// the loader's raw path serves only the tensors the LoRA leaves alone.
+func TestLoRASourceRawOnlyForUnchangedTensors(t *testing.T) {
+	m := testutil.Fixtures(t)
+	mdl := loadTiny(t, m)
+	if err := mdl.ApplyLoRA(m.Path("tiny-sd1/lora.safetensors"), 0.7); err != nil {
+		t.Fatal(err)
+	}
+	src := mdl.loraSource()
+	changed, raw := 0, 0
+	for _, name := range src.Names() {
+		touched := false
+		for _, p := range src.patches {
+			touched = touched || p.Changes(name)
+		}
+		_, ok := src.Info(name)
+		if touched {
+			changed++
+			if ok {
+				t.Errorf("%s is changed by the LoRA but has a raw form", name)
+			}
+		} else if ok {
+			raw++
+		}
+	}
+	if changed == 0 || raw == 0 {
+		t.Errorf("%d changed and %d raw tensors: the test needs both", changed, raw)
+	}
+}

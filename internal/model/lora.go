@@ -46,6 +46,30 @@ func (s *loraSource) Float32(name string) ([]float32, []int, error) {
 	return v, shape, nil
 }
 
+// Info and Raw hand out the checkpoint's stored bytes for the tensors no
+// applied LoRA changes (most of a UNet), so they keep the loader's raw fast
+// path instead of a float32 round trip; changed tensors report no raw form.
+func (s *loraSource) Info(name string) (checkpoint.TensorInfo, bool) {
+	rs, ok := s.base.(rawSource)
+	if !ok {
+		return checkpoint.TensorInfo{}, false
+	}
+	for _, p := range s.patches {
+		if p.Changes(name) {
+			return checkpoint.TensorInfo{}, false
+		}
+	}
+	return rs.Info(name)
+}
+
+// Raw is the stored bytes of a tensor Info reports (see Info).
+func (s *loraSource) Raw(name string) ([]byte, error) {
+	if _, ok := s.Info(name); !ok {
+		return nil, fmt.Errorf("model: %s has no raw form under the applied LoRAs", name)
+	}
+	return s.base.(rawSource).Raw(name)
+}
+
 // ApplyLoRA merges the LoRA file at path into the model's weights at
 // multiplier (both text encoder and UNet). Several LoRAs may be applied in
 // turn; each adds to the weights. On error the model is unchanged.

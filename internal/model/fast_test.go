@@ -131,3 +131,47 @@ func TestLoRASourceRawOnlyForUnchangedTensors(t *testing.T) {
 		t.Errorf("%d changed and %d raw tensors: the test needs both", changed, raw)
 	}
 }
+
+// TestLoRAChangeKeepsCompiledGraphs applies and removes a LoRA on a model
+// that has already run its UNet: the compiled graph is kept (no
+// recompilation), and the outputs equal those of a model that loaded with
+// the LoRA from the start, and then those of a plain model.
+func TestLoRAChangeKeepsCompiledGraphs(t *testing.T) {
+	m := testutil.Fixtures(t)
+	warm, withLoRA, plain := loadTiny(t, m), loadTiny(t, m), loadTiny(t, m)
+	lp := m.Path("tiny-sd1/lora.safetensors")
+	if err := withLoRA.ApplyLoRA(lp, 0.7); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	x, ctx := make([]float32, 2*4*8*8), make([]float32, 2*77*32)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range ctx {
+		ctx[i] = float32(rng.NormFloat64())
+	}
+	ts := []float32{500, 500}
+	call := func(mdl *Model) []float32 {
+		out, err := mdl.RunUNet(x, []int{2, 4, 8, 8}, ts, ctx, []int{2, 77, 32}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	call(warm)
+	exec := warm.runner.execs["unet"]
+	if err := warm.ApplyLoRA(lp, 0.7); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := call(warm), call(withLoRA); !slices.Equal(got, want) {
+		t.Error("after ApplyLoRA the warm model differs from one loaded with the LoRA")
+	}
+	warm.ClearLoRAs()
+	if got, want := call(warm), call(plain); !slices.Equal(got, want) {
+		t.Error("after ClearLoRAs the warm model differs from a plain one")
+	}
+	if warm.runner.execs["unet"] != exec {
+		t.Error("a LoRA change compiled the UNet again")
+	}
+}

@@ -80,8 +80,8 @@ func (m *Model) ApplyLoRA(path string, multiplier float64) error {
 // ApplyLoRAParts is ApplyLoRA with separate multipliers for the
 // text-encoder and UNet modules, as webui's <lora:name:te:unet>.
 //
-// The weights reload from the checkpoint (plus every applied LoRA) the next
-// time each network runs, and graphs are compiled again: call it between
+// The tensors the LoRA changes are read again at once (those not loaded
+// yet, when first used); compiled graphs are kept. Call it between
 // generations, never during one.
 func (m *Model) ApplyLoRAParts(path string, te, unet float64) error {
 	f, err := lora.Open(path)
@@ -101,8 +101,19 @@ func (m *Model) ApplyLoRAParts(path string, te, unet float64) error {
 			TE: te, UNet: unet, Unmatched: p.Unmatched, file: f,
 		}),
 	}
-	m.replaceRunner(next)
+	m.swapWeights(next, patchKeys(p))
 	return nil
+}
+
+// patchKeys are the checkpoint keys the patches change.
+func patchKeys(ps ...*lora.Patch) map[string]bool {
+	keys := map[string]bool{}
+	for _, p := range ps {
+		for _, k := range p.Keys() {
+			keys[k] = true
+		}
+	}
+	return keys
 }
 
 // LoRAs lists the LoRAs applied to the model, in order.
@@ -117,7 +128,7 @@ func (m *Model) ClearLoRAs() {
 	if len(cur.patches) == 0 {
 		return
 	}
-	m.replaceRunner(cur.base)
+	m.swapWeights(cur.base, patchKeys(cur.patches...))
 }
 
 // loraSource returns the runner's source as a loraSource (one without

@@ -249,6 +249,47 @@ func (r *Runner) release() {
 	})
 }
 
+// reloadWeights makes src the runner's weight source and reloads, among
+// the weights already loaded, those named in keys (checkpoint keys); the
+// others load from src when first used. Compiled graphs stay: weights are
+// parameters of their graphs and keep their shapes, so a LoRA change costs
+// reading the changed tensors, not a recompilation.
+func (r *Runner) reloadWeights(src Source, keys map[string]bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.loader.src = src
+	clear(r.fast) // their buffers are the old values
+	var err error
+	perr := catch(func() {
+		for v := range r.ctx.IterVariables() {
+			if !keys[keyOf(v.Scope(), v.Name())] || !v.HasValue() {
+				continue
+			}
+			t, ok := r.loader.LoadVariable(nil, v.Scope(), v.Name())
+			if !ok {
+				err = fmt.Errorf("model: reload %s", keyOf(v.Scope(), v.Name()))
+				return
+			}
+			if err = v.SetValue(t); err != nil {
+				return
+			}
+		}
+	})
+	if perr != nil {
+		return perr
+	}
+	return err
+}
+
+// swapWeights moves the model to src, reloading the weights in keys in
+// place (reloadWeights); should that fail, it falls back to a new runner
+// over src, which reloads everything.
+func (m *Model) swapWeights(src Source, keys map[string]bool) {
+	if err := m.runner.reloadWeights(src, keys); err != nil {
+		m.replaceRunner(src)
+	}
+}
+
 // replaceRunner swaps in a runner over src on the same backend and frees
 // the old one's graphs and device weights.
 func (m *Model) replaceRunner(src Source) {

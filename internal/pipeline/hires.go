@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -247,20 +246,8 @@ func (hp *hiresPass) run(ctx context.Context, j Job, p *Params, sp sample.SeedPa
 	if err != nil {
 		return nil, err
 	}
-	d := j.newDenoiser(hp.table, oh, ow, p.CFGScale)
-	for i := 0; i < n; i++ {
-		d.Sched = append(d.Sched, hp.conds)
-	}
-	start := time.Now()
-	out, err := hp.smp.Func(d.Denoise, x, hp.sigmas, hp.opt, noise, cb)
-	j.since(&j.stat().Sampling, start)
-	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("pipeline: hires: sample: %w", err)
-	}
-	return out, nil
+	d := j.newDenoiser(hp.table, oh, ow, p.CFGScale, hp.conds, n)
+	return j.runSampler("pipeline: hires: sample", hp.smp, d.Denoise, x, hp.sigmas, hp.opt, noise, cb)
 }
 
 // cropLatent cuts the centre [oh, ow] out of latents [n, 4, h, w] as

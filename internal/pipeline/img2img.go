@@ -256,13 +256,10 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	// 2. The denoiser: CFG, the inpainting model's extra channels, and the
 	// mask blend denoised = init*keep + denoised*(1-keep) (webui's
 	// CFGDenoiser with mask and nmask).
-	d := j.newDenoiser(in.table, in.h, in.w, p.CFGScale)
+	d := j.newDenoiser(in.table, in.h, in.w, p.CFGScale, in.conds, n)
 	if in.imageCond != nil {
 		// The inpainting model's extra channels go through the plain call.
 		d.UNet, d.Guided = concatUNet(d.UNet, in.imageCond, n), nil
-	}
-	for i := 0; i < n; i++ {
-		d.Sched = append(d.Sched, in.conds)
 	}
 	den := sample.Denoiser(d.Denoise)
 	if in.keep != nil {
@@ -274,32 +271,18 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 			return out, err
 		}
 	}
-	first, all := in.b*n, p.BatchCount*n
-	cb := func(s sample.Step) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if j.OnStep != nil {
-			j.OnStep(first, all, s)
-		}
-		return nil
-	}
+	cb := j.stepCallback(ctx, in.b*n, p.BatchCount*n)
 	// 3. Sample the tail; blend the kept area once more.
-	start := time.Now()
-	latent, err := in.smp.Func(den, x, in.sigmas, in.opt, noise, cb)
-	j.since(&j.stat().Sampling, start)
+	latent, err := j.runSampler("pipeline: img2img: sample", in.smp, den, x, in.sigmas, in.opt, noise, cb)
 	if err != nil {
-		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("pipeline: img2img: sample: %w", err)
+		return nil, err
 	}
 	if in.keep != nil {
 		blendLatent(latent, in.init, in.keep)
 	}
 	j.trace("x_final", latent)
 	// 4. Decode, paste back, composite the original over the kept area.
-	start = time.Now()
+	start := time.Now()
 	imgs, err := decode(j, latent, n, in.h, in.w)
 	j.since(&j.stat().Decode, start)
 	if err != nil {

@@ -206,12 +206,47 @@ func newDenoiserFuncs(f UNetFunc, g GuidedFunc, st *Stats) denoiserFuncs {
 	return fs
 }
 
-// newDenoiser returns a Denoiser over the job's model for latents of h x w
-// that uses the model's guided UNet call where it can.
-func (j Job) newDenoiser(table *sample.Table, h, w int, scale float64) *Denoiser {
+// newDenoiser returns a Denoiser over the job's model for n images of
+// latents h x w, each conditioned by conds, that uses the model's guided
+// UNet call where it can.
+func (j Job) newDenoiser(table *sample.Table, h, w int, scale float64, conds ImageConds, n int) *Denoiser {
 	m := j.Model
 	fs := newDenoiserFuncs(m.RunUNet, m.RunGuidedUNet, j.Stats)
-	return &Denoiser{UNet: fs.unet, Guided: fs.guided, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w, Scale: scale}
+	d := &Denoiser{UNet: fs.unet, Guided: fs.guided, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w, Scale: scale}
+	for i := 0; i < n; i++ {
+		d.Sched = append(d.Sched, conds)
+	}
+	return d
+}
+
+// stepCallback reports each sampling step of images first.. of total to
+// j.OnStep and stops the sampler once ctx is done.
+func (j Job) stepCallback(ctx context.Context, first, total int) sample.Callback {
+	return func(s sample.Step) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if j.OnStep != nil {
+			j.OnStep(first, total, s)
+		}
+		return nil
+	}
+}
+
+// runSampler runs smp's loop, adds its time to the job's stats, and
+// returns a cancellation as it is and any other error under what (such as
+// "pipeline: sample").
+func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) ([]float32, error) {
+	start := time.Now()
+	out, err := smp.Func(den, x, sigmas, opt, noise, cb)
+	j.since(&j.stat().Sampling, start)
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
 
 func (j Job) since(d *time.Duration, start time.Time) {
@@ -322,28 +357,11 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 			x[i] = float32(float64(v) * scale)
 		}
 		// 5. Sample.
-		d := j.newDenoiser(table, h, w, p.CFGScale)
-		for i := 0; i < p.BatchSize; i++ {
-			d.Sched = append(d.Sched, conds)
-		}
-		first := b * p.BatchSize
-		cb := func(s sample.Step) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if j.OnStep != nil {
-				j.OnStep(first, total, s)
-			}
-			return nil
-		}
-		start := time.Now()
-		latent, err := smp.Func(d.Denoise, x, sigmas, opt, noise, cb)
-		j.since(&j.stat().Sampling, start)
+		d := j.newDenoiser(table, h, w, p.CFGScale, conds, p.BatchSize)
+		cb := j.stepCallback(ctx, b*p.BatchSize, total)
+		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, x, sigmas, opt, noise, cb)
 		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return results, err
-			}
-			return results, fmt.Errorf("pipeline: sample: %w", err)
+			return results, err
 		}
 		dh, dw := h, w
 		if hp != nil {

@@ -34,6 +34,20 @@ func addTIFlags(fs *flag.FlagSet, e *Env) *tiFlags {
 // generation flags).
 var emphasisUsage = "emphasis mode as webui: " + strings.Join(pipeline.Emphases, ", ") + " (No norm: weights without the mean restore; Ignore: weights 1; None: brackets are text)"
 
+// webuiModelsDir is the webui models folder a checkpoint sits in
+// (models/Stable-diffusion/x.safetensors gives models), or "" when its
+// folder is not named Stable-diffusion.
+func webuiModelsDir(modelPath string) string {
+	abs, err := filepath.Abs(modelPath)
+	if err != nil {
+		return ""
+	}
+	if dir := filepath.Dir(abs); strings.EqualFold(filepath.Base(dir), "Stable-diffusion") {
+		return filepath.Dir(dir)
+	}
+	return ""
+}
+
 // folder is the embeddings folder to read: the flag, else the first
 // existing default for the model at modelPath ("" for none).
 func (f *tiFlags) folder(modelPath string) (string, error) {
@@ -44,12 +58,8 @@ func (f *tiFlags) folder(modelPath string) (string, error) {
 		return f.dir, nil
 	}
 	var candidates []string
-	if abs, err := filepath.Abs(modelPath); err == nil {
-		dir := filepath.Dir(abs)
-		if strings.EqualFold(filepath.Base(dir), "Stable-diffusion") {
-			models := filepath.Dir(dir)
-			candidates = append(candidates, filepath.Join(models, "embeddings"), filepath.Join(filepath.Dir(models), "embeddings"))
-		}
+	if models := webuiModelsDir(modelPath); models != "" {
+		candidates = append(candidates, filepath.Join(models, "embeddings"), filepath.Join(filepath.Dir(models), "embeddings"))
 	}
 	if f.getenv != nil {
 		if cfg := config.FromEnv(f.getenv); cfg.ModelsDir != "" {

@@ -4,7 +4,6 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"sdgo/internal/config"
 	"sdgo/internal/pipeline"
@@ -32,20 +31,16 @@ func (f *loraFlags) finder(modelPath string) (pipeline.NetworkFinder, error) {
 		return pipeline.LoRAFinder(f.dir), nil
 	}
 	var dirs []string
-	modelDir := ""
-	if abs, err := filepath.Abs(modelPath); err == nil {
-		modelDir = filepath.Dir(abs)
-		if strings.EqualFold(filepath.Base(modelDir), "Stable-diffusion") {
-			dirs = append(dirs, filepath.Join(filepath.Dir(modelDir), "Lora"))
-		}
+	if models := webuiModelsDir(modelPath); models != "" {
+		dirs = append(dirs, filepath.Join(models, "Lora"))
 	}
 	if f.getenv != nil {
 		if cfg := config.FromEnv(f.getenv); cfg.ModelsDir != "" {
 			dirs = append(dirs, cfg.LoraDir())
 		}
 	}
-	if modelDir != "" {
-		dirs = append(dirs, modelDir)
+	if abs, err := filepath.Abs(modelPath); err == nil {
+		dirs = append(dirs, filepath.Dir(abs))
 	}
 	var existing []string
 	for _, d := range dirs {

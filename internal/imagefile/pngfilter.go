@@ -11,7 +11,7 @@ package imagefile
 // so a loser's buffer may be left partly written; ties go to the earlier.
 func filterRow(filt *[nFilter][]byte, cur, prev []byte, bpp int) int {
 	n := len(cur)
-	up, pa, none, sub, avg := filt[ftUp][1:1+n], filt[ftPaeth][1:1+n], filt[ftNone][1:1+n], filt[ftSub][1:1+n], filt[ftAverage][1:1+n]
+	up, paf, none, sub, avg := filt[ftUp][1:1+n], filt[ftPaeth][1:1+n], filt[ftNone][1:1+n], filt[ftSub][1:1+n], filt[ftAverage][1:1+n]
 	prev = prev[:n]
 
 	best, bestSum := ftUp, 0
@@ -22,12 +22,28 @@ func filterRow(filt *[nFilter][]byte, cur, prev []byte, bpp int) int {
 
 	sum := 0
 	for i := 0; i < bpp; i++ {
-		pa[i] = cur[i] - prev[i] // a = c = 0 at the left edge: Paeth predicts b
-		sum += abs8(pa[i])
+		paf[i] = cur[i] - prev[i] // a = c = 0 at the left edge: Paeth predicts b
+		sum += abs8(paf[i])
 	}
-	for i := bpp; i < n && sum < bestSum; i++ {
-		pa[i] = cur[i] - paeth(cur[i-bpp], prev[i], prev[i-bpp])
-		sum += abs8(pa[i])
+	// Paeth: x is
+	// the byte, a its left, b its upper and c its upper-left neighbour.
+	x, a, b, c, out := cur[bpp:], cur[:n-bpp], prev[bpp:], prev[:n-bpp], paf[bpp:]
+	a, b, c, out = a[:len(x)], b[:len(x)], c[:len(x)], out[:len(x)]
+	for i := 0; i < len(x) && sum < bestSum; i++ {
+		// paeth(a[i], b[i], c[i]) by hand: too big for the inliner.
+		ia, ib, ic := int(a[i]), int(b[i]), int(c[i])
+		da, db := ib-ic, ia-ic
+		pa, pb, pc := absInt(da), absInt(db), absInt(da+db)
+		pred := ic
+		if pb <= pc {
+			pred = ib
+		}
+		if pa <= min(pb, pc) {
+			pred = ia
+		}
+		d := x[i] - uint8(pred)
+		out[i] = d
+		sum += abs8(d)
 	}
 	if sum < bestSum {
 		best, bestSum = ftPaeth, sum
@@ -70,33 +86,32 @@ func filterRow(filt *[nFilter][]byte, cur, prev []byte, bpp int) int {
 	return best
 }
 
-// abs8 is |b| with b read as a signed byte.
+// abs8 is |b| with b read as a signed byte, without a branch (filtered
+// photo bytes are small of either sign at random, so a branch mispredicts).
 func abs8(b uint8) int {
-	if b < 128 {
-		return int(b)
-	}
-	return 256 - int(b)
+	x := int(int8(b))
+	m := x >> 63
+	return (x ^ m) - m
 }
 
 // paeth is the Paeth predictor of a byte from its left (a), upper (b) and
 // upper-left (c) neighbours: whichever is closest to a + b - c, preferring
-// a, then b.
+// a, then b. Written to compile to conditional moves: on noisy rows the
+// winner is unpredictable and branches cost more than the arithmetic.
 func paeth(a, b, c uint8) uint8 {
-	pa := absInt(int(b) - int(c))            // |p - a| with p = a + b - c
-	pb := absInt(int(a) - int(c))            // |p - b|
-	pc := absInt(int(a) + int(b) - 2*int(c)) // |p - c|
-	if pa <= pb && pa <= pc {
-		return a
-	}
+	da, db := int(b)-int(c), int(a)-int(c) // p - a and p - b, with p = a + b - c
+	pa, pb, pc := absInt(da), absInt(db), absInt(da+db)
+	r := c
 	if pb <= pc {
-		return b
+		r = b
 	}
-	return c
+	if pa <= min(pb, pc) {
+		r = a
+	}
+	return r
 }
 
 func absInt(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
+	m := x >> 63
+	return (x ^ m) - m
 }

@@ -246,6 +246,9 @@ func TestCorruptIDATIsCaught(t *testing.T) {
 	}
 	short := clone()
 	mid := &short[idats[1]]
+	if len(mid.body) < 6 {
+		t.Fatalf("strip 1 holds %d bytes", len(mid.body))
+	}
 	mid.body = mid.body[:len(mid.body)-5] // drop the sync marker and a byte
 	if _, err := inflateIDAT(short); err == nil {
 		t.Error("a strip cut short decodes")

@@ -72,9 +72,10 @@ func stripStarts(h, rowBytes int) []int {
 
 // stripOut is one strip's compressed result.
 type stripOut struct {
-	data  []byte // deflate bytes, ending in a sync flush or the final block
-	adler uint32 // Adler-32 of the strip's filtered bytes
-	n     int    // number of filtered bytes
+	buf   *bytes.Buffer // holds data; back to stripBufs once assembled
+	data  []byte        // deflate bytes, ending in a sync flush or the final block
+	adler uint32        // Adler-32 of the strip's filtered bytes
+	n     int           // number of filtered bytes
 	err   error
 }
 
@@ -94,6 +95,9 @@ var stripStates = sync.Pool{New: func() any {
 	}
 	return &stripState{fw: fw}
 }}
+
+// stripBufs recycles the strips' output buffers between images.
+var stripBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // rowBuf returns b resized to n bytes, reusing its storage when it can.
 func rowBuf(b []byte, n int) []byte {
@@ -144,7 +148,12 @@ func encodeNRGBA(img *image.NRGBA, text string, workers int) ([]byte, error) {
 			return nil, fmt.Errorf("imagefile: encode png: %w", o.err)
 		}
 	}
-	return assemblePNG(w, h, colorType, textChunk(text), outs), nil
+	file := assemblePNG(w, h, colorType, textChunk(text), outs)
+	for _, o := range outs {
+		o.buf.Reset()
+		stripBufs.Put(o.buf)
+	}
+	return file, nil
 }
 
 // encodeStrip filters and deflates rows [y0, y1) of img.
@@ -158,9 +167,8 @@ func encodeStrip(img *image.NRGBA, bpp, y0, y1 int, last bool) stripOut {
 		st.filt[f] = rowBuf(st.filt[f], 1+n)
 		st.filt[f][0] = byte(f)
 	}
-	var buf bytes.Buffer
-	buf.Grow((y1 - y0) * n / 2)
-	st.fw.Reset(&buf)
+	buf := stripBufs.Get().(*bytes.Buffer)
+	st.fw.Reset(buf)
 	sum := adler32.New()
 	clear(st.prev) // the row above the image is zeros
 	if y0 > 0 {
@@ -181,7 +189,7 @@ func encodeStrip(img *image.NRGBA, bpp, y0, y1 int, last bool) stripOut {
 	} else {
 		err = st.fw.Flush()
 	}
-	return stripOut{data: buf.Bytes(), adler: sum.Sum32(), n: (y1 - y0) * (1 + n), err: err}
+	return stripOut{buf: buf, data: buf.Bytes(), adler: sum.Sum32(), n: (y1 - y0) * (1 + n), err: err}
 }
 
 // packRow copies row y of img into dst as RGB (bpp 3) or RGBA (bpp 4).

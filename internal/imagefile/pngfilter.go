@@ -25,14 +25,17 @@ func filterRow(filt *[nFilter][]byte, cur, prev []byte, bpp int) int {
 		paf[i] = cur[i] - prev[i] // a = c = 0 at the left edge: Paeth predicts b
 		sum += abs8(paf[i])
 	}
-	// Paeth: x is
-	// the byte, a its left, b its upper and c its upper-left neighbour.
+	// Paeth: x is the byte, a its left, b its upper and c its upper-left
+	// neighbour; the prediction is whichever of a, b, c is closest to
+	// p = a + b - c, preferring a, then b. Written out here (a function is
+	// too big for the inliner) with conditional moves, not branches: on
+	// noisy rows the winner is unpredictable and mispredictions cost more
+	// than the arithmetic.
 	x, a, b, c, out := cur[bpp:], cur[:n-bpp], prev[bpp:], prev[:n-bpp], paf[bpp:]
 	a, b, c, out = a[:len(x)], b[:len(x)], c[:len(x)], out[:len(x)]
 	for i := 0; i < len(x) && sum < bestSum; i++ {
-		// paeth(a[i], b[i], c[i]) by hand: too big for the inliner.
 		ia, ib, ic := int(a[i]), int(b[i]), int(c[i])
-		da, db := ib-ic, ia-ic
+		da, db := ib-ic, ia-ic // p - a, p - b
 		pa, pb, pc := absInt(da), absInt(db), absInt(da+db)
 		pred := ic
 		if pb <= pc {
@@ -94,23 +97,7 @@ func abs8(b uint8) int {
 	return (x ^ m) - m
 }
 
-// paeth is the Paeth predictor of a byte from its left (a), upper (b) and
-// upper-left (c) neighbours: whichever is closest to a + b - c, preferring
-// a, then b. Written to compile to conditional moves: on noisy rows the
-// winner is unpredictable and branches cost more than the arithmetic.
-func paeth(a, b, c uint8) uint8 {
-	da, db := int(b)-int(c), int(a)-int(c) // p - a and p - b, with p = a + b - c
-	pa, pb, pc := absInt(da), absInt(db), absInt(da+db)
-	r := c
-	if pb <= pc {
-		r = b
-	}
-	if pa <= min(pb, pc) {
-		r = a
-	}
-	return r
-}
-
+// absInt is |x| without a branch.
 func absInt(x int) int {
 	m := x >> 63
 	return (x ^ m) - m

@@ -33,7 +33,9 @@ import (
 // Strip sizing. BestSpeed deflates 64 KiB blocks and restarts its match
 // history at every strip, so strips much smaller than a block cost file
 // size; 48 KiB strips give a 512x512 RGB image 16 strips of 32 rows (a
-// 16-core host's worth) for well under 1% more bytes than one stream.
+// 16-core host's worth), and files within about 1% of image/png's
+// (measured: -0.5% and +0.9% on two photographs, -3.5% on the benchmark's
+// SD-like image).
 const (
 	stripTargetBytes = 48 << 10
 	stripMinRows     = 16

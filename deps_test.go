@@ -12,7 +12,7 @@ import (
 // shared/docs/STYLE.md section 4.
 var layer = map[string]int{
 	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0, "imagefile": 1,
-	"nn": 1, "sample": 1, "checkpoint": 1,
+	"cudnn": 0, "nn": 1, "sample": 1, "checkpoint": 1,
 	"clip": 2, "unet": 2, "vae": 2, "lora": 2, "modelstore": 2, "embedding": 1,
 	"model":    3,
 	"pipeline": 4, "verify": 5, "engine": 5,
@@ -36,6 +36,7 @@ var forbidden = []struct {
 	{"unet", "sdgo/internal/model", "model builds on unet, not the reverse"},
 	{"vae", "sdgo/internal/model", "model builds on vae, not the reverse"},
 	{"nn", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},
+	{"cudnn", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend; cudnn reaches the XLA backend's nodes by reflection"},
 	{"clip", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},
 	{"unet", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},
 	{"vae", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
@@ -205,7 +206,14 @@ func OpenBackend(spec string) (backends.Backend, error) {
 		if plugin, ok := strings.CutPrefix(cfg, "xla:"); ok && filepath.IsAbs(plugin) {
 			// Grow GPU memory as needed instead of taking most of the card
 			// up front, so sdgo shares the GPU and its peak use is visible.
-			b, openErr = xla.NewWithOptions(plugin, pjrt.NamedValuesMap{"preallocate": os.Getenv("SDGO_XLA_PREALLOCATE") == "1"})
+			opts := pjrt.NamedValuesMap{"preallocate": os.Getenv("SDGO_XLA_PREALLOCATE") == "1"}
+			if a := os.Getenv("SDGO_XLA_ALLOCATOR"); a != "" {
+				opts["allocator"] = a
+			}
+			if f, err := strconv.ParseFloat(os.Getenv("SDGO_XLA_MEMORY_FRACTION"), 64); err == nil {
+				opts["memory_fraction"] = float32(f)
+			}
+			b, openErr = xla.NewWithOptions(plugin, opts)
 			return
 		}
 		b, openErr = backends.NewWithConfig(cfg)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
@@ -186,14 +185,26 @@ func ResolveBackendSpec(spec string) (string, error) {
 
 // OpenBackend opens the backend named by spec (see ResolveBackendSpec).
 // Plugins are never downloaded.
-func OpenBackend(spec string) (backends.Backend, error) {
+func OpenBackend(spec string) (backends.Backend, error) { return openBackend(spec, 0) }
+
+// openBackend is OpenBackend for a model that wants reserve bytes of GPU
+// memory kept in XLA's allocator pool (see gpumem.go; 0 keeps XLA's
+// allocator defaults).
+func openBackend(spec string, reserve int64) (backends.Backend, error) {
 	cfg, err := ResolveBackendSpec(spec)
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(cfg, "xla:") {
+	var card gpu
+	var cardKnown bool
+	plugin, isXLA := strings.CutPrefix(cfg, "xla:")
+	cudaPlugin := isXLA && filepath.IsAbs(plugin) && strings.Contains(strings.ToLower(filepath.Base(plugin)), "cuda")
+	if isXLA {
 		xla.EnableAutoInstall(false)
-		autotuneCache()
+		if cudaPlugin {
+			card, cardKnown = queryGPU()
+		}
+		xlaCaches()
 		// go-xla points XLA_FLAGS at a folder of its author's machine when
 		// its CUDA checks run; the plugin finds its libraries by itself.
 		if os.Getenv("GOPJRT_CUDA_CHECKS") == "" {
@@ -204,14 +215,11 @@ func OpenBackend(spec string) (backends.Backend, error) {
 	var openErr error
 	err = catch(func() {
 		if plugin, ok := strings.CutPrefix(cfg, "xla:"); ok && filepath.IsAbs(plugin) {
-			// Grow GPU memory as needed instead of taking most of the card
-			// up front, so sdgo shares the GPU and its peak use is visible.
+			// Never take most of the card up front (XLA's default), so sdgo
+			// shares the GPU and its peak use is visible.
 			opts := pjrt.NamedValuesMap{"preallocate": os.Getenv("SDGO_XLA_PREALLOCATE") == "1"}
-			if a := os.Getenv("SDGO_XLA_ALLOCATOR"); a != "" {
-				opts["allocator"] = a
-			}
-			if f, err := strconv.ParseFloat(os.Getenv("SDGO_XLA_MEMORY_FRACTION"), 64); err == nil {
-				opts["memory_fraction"] = float32(f)
+			if cudaPlugin {
+				opts = allocatorOptions(reserve, card, cardKnown)
 			}
 			b, openErr = xla.NewWithOptions(plugin, opts)
 			return
@@ -262,12 +270,16 @@ func FullFloat32() {
 	}
 }
 
-// autotuneCache keeps XLA's GPU autotuning results in the user's cache
-// folder, so a second process skips most of the compile-time autotuning
-// (SD1.5 on an H200: fresh process to first image 37.5 s -> 15.8 s).
-// An XLA_FLAGS that already sets the folder wins; SDGO_XLA_CACHE=off
-// disables it.
-func autotuneCache() {
+// xlaCaches keeps XLA's GPU autotuning results in the user's cache folder,
+// so a second process skips most of the compile-time autotuning (SD1.5 on
+// an H200: fresh process to first image 37.5 s -> 15.8 s; H100 29 s ->
+// 9.6-11 s). An XLA_FLAGS that already sets the folder wins;
+// SDGO_XLA_CACHE=off disables it. (XLA's kernel cache file,
+// --xla_gpu_kernel_cache_file, is not used: shared by the text encoder,
+// UNet and VAE modules of one process it made a second process fail with
+// CUDA_ERROR_ILLEGAL_INSTRUCTION on an H100, as kernels of different
+// modules share names.)
+func xlaCaches() {
 	flags := os.Getenv("XLA_FLAGS")
 	if strings.Contains(flags, "xla_gpu_per_fusion_autotune_cache_dir") || os.Getenv("SDGO_XLA_CACHE") == "off" {
 		return

@@ -93,7 +93,11 @@ func Load(path string, opt Options) (*Model, error) {
 	if dt == dtypes.Float32 && strings.HasPrefix(spec, "xla:") {
 		FullFloat32()
 	}
-	backend, err := OpenBackend(spec)
+	var reserve int64
+	if strings.HasPrefix(spec, "xla:") {
+		reserve = gpuReserve(ck, dt.Size())
+	}
+	backend, err := openBackend(spec, reserve)
 	if err != nil {
 		ck.Close()
 		return nil, err

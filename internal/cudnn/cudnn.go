@@ -25,6 +25,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/gomlx/go-xla/pkg/stablehlo"
@@ -36,16 +37,33 @@ import (
 // attention with a softmax.
 const Target = "__cudnn$fmhaSoftmax"
 
-// Enabled switches the fused path; SDGO_FMHA=0 turns it off (for A/B
-// measurements and as an escape hatch should a driver's cuDNN refuse it).
-var Enabled = os.Getenv("SDGO_FMHA") != "0"
+// disabled turns the fused path off: SDGO_FMHA=0 (for A/B measurements), or
+// Disable after XLA refused to compile it (a GPU or cuDNN without flash
+// attention; cuDNN's needs an Ampere or newer GPU).
+var disabled atomic.Bool
+
+// emitted counts the fused attention calls put into graphs.
+var emitted atomic.Int64
+
+func init() { disabled.Store(os.Getenv("SDGO_FMHA") == "0") }
+
+// Disable turns the fused path off for the rest of the process.
+func Disable() { disabled.Store(true) }
+
+// Enabled reports whether the fused path may be used.
+func Enabled() bool { return !disabled.Load() }
+
+// Emitted returns how many fused attention calls were put into graphs so
+// far: a caller that sees it grow while building a graph that then fails to
+// compile can Disable the path and build again.
+func Emitted() int64 { return emitted.Load() }
 
 // Eligible reports whether attention over q [B, Lq, heads*d] (with k and v
 // [B, Lk, heads*d]) can use the fused kernel: the graph runs on XLA's CUDA
 // backend, the values are float16 or bfloat16, and the head size is a
 // multiple of 8 no larger than 256 (cuDNN's limits, as JAX checks them).
 func Eligible(q, k, v *graph.Node, heads int) bool {
-	if !Enabled || !Available() || heads <= 0 {
+	if !Enabled() || !Available() || heads <= 0 {
 		return false
 	}
 	b := q.Graph().Backend()
@@ -82,6 +100,7 @@ func Attention(q, k, v *graph.Node, scale float64) *graph.Node {
 	// (with the physical layout [B, Lq, H, D], see resultLayouts), and is
 	// created after q, k and v, so its statement may use them.
 	place := graph.TransposeAllAxes(q, 0, 2, 1, 3)
+	emitted.Add(1)
 	if err := rewrite(place, []*graph.Node{q, k, v}, backendConfig(b, h, lq, lk, scale, q.DType())); err != nil {
 		panic(fmt.Errorf("cudnn: fused attention: %w", err))
 	}

@@ -13,7 +13,7 @@ import (
 	"sdgo/internal/checkpoint"
 )
 
-// GPU memory and XLA's on-disk caches.
+// GPU memory.
 //
 // XLA's default GPU allocator (BFC) grows its pool in regions that double in
 // size, so SD 1.5 at batch 1 held 4.7 GB of an H100 for ~2.3 GB of weights
@@ -22,11 +22,12 @@ import (
 // its "reserve" in the pool between calls and returns the rest at each
 // synchronisation, which costs time when the working set is larger. sdgo
 // therefore uses cuda_async with a reserve of the model's weights plus
-// headroom for activations (gpuReserve): measured on an H100, SD 1.5 peaked
+// headroom for activations (gpuReserve). Measured on an H100: SD 1.5 peaked
 // at 3.1 GB (was 4.7) at the same speed with a reserve of weights + 512 MiB
-// (now 320 MiB, see gpuReserve), SDXL at 8.7 GB (BFC: 8.7-17 GB). SDGO_XLA_ALLOCATOR picks another
-// allocator (bfc, platform, cuda_async), SDGO_XLA_MEMORY_FRACTION sets the
-// reserve as a fraction of the card, SDGO_XLA_PREALLOCATE=1 preallocates.
+// (now 320 MiB, see gpuReserve), SDXL at 8.7 GB (BFC: 8.7-17 GB).
+// SDGO_XLA_ALLOCATOR picks another allocator (bfc, platform, cuda_async),
+// SDGO_XLA_MEMORY_FRACTION sets the reserve as a fraction of the card,
+// SDGO_XLA_PREALLOCATE=0/1 switches the preallocation.
 
 // gpuReserve is the GPU memory worth keeping in the allocator's pool for a
 // model: its networks' weights in dtypeSize bytes each, plus room for the

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"sdgo/internal/cudnn"
 	"sdgo/internal/nn"
 )
 
@@ -73,6 +75,20 @@ type GraphFn func(s *nn.Scope, inputs []*Node) []*Node
 func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*tensors.Tensor, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	fused := cudnn.Emitted()
+	out, err = r.run(key, fn, inputs)
+	if err != nil && cudnn.Enabled() && cudnn.Emitted() != fused {
+		// The graph just built used cuDNN's fused attention and failed:
+		// build it again with plain attention, for the rest of the process.
+		slog.Warn("cuDNN fused attention failed; using plain attention", "graph", key, "err", err)
+		cudnn.Disable()
+		r.dropKey(key)
+		out, err = r.run(key, fn, inputs)
+	}
+	return out, err
+}
+
+func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor) (out []*tensors.Tensor, err error) {
 	fk := fastKey(key, inputs)
 	if seen := r.shapes[key]; !seen[fk] && len(seen) >= r.maxGraphs {
 		// GoMLX refuses a new shape once an Exec holds maxGraphs compiled

@@ -9,14 +9,6 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 rm -rf ~/.cache/sdgo
 [ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
 A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
-fresh() { # label png model-args...
-  local label=$1 png=$2; shift 2
-  local s=$EPOCHREALTIME
-  timeout 150 $SDGO txt2img "$@" --prompt "a castle on a hill" --seed 7 --steps 20 -o $png > $OUT/fresh.log 2>&1
-  local rc=$?
-  echo "fresh process to first image, $label: $(awk "BEGIN{print $EPOCHREALTIME-$s}") s (exit $rc)"
-  [ $rc = 0 ] || tail -3 $OUT/fresh.log
-}
 fresh "SD1.5, empty caches" $OUT/c1.png $A
 fresh "SD1.5, autotune cache warm" $OUT/c2.png $A
 b() { timeout 200 $SDGO bench "$@" 2>&1 | grep -v opened | tail -2; }

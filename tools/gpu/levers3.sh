@@ -9,17 +9,11 @@ cd "$(dirname "$0")/../.."
 nvidia-smi --query-gpu=name --format=csv,noheader
 [ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
 A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
-fresh() { # label, env...: one fresh txt2img process, timed
-  local label=$1; shift
-  local s=$EPOCHREALTIME
-  env "$@" timeout 120 $SDGO txt2img $A --prompt "a castle on a hill" --seed 7 --steps 20 -o $OUT/fresh.png > /dev/null 2>&1
-  echo "fresh process to first image, $label: $(awk "BEGIN{print $EPOCHREALTIME-$s}") s"
-}
-fresh "empty autotune cache"
-fresh "warm autotune cache"
-fresh "kernel cache (being filled)" XLA_FLAGS=--xla_gpu_kernel_cache_file=/tmp/kc.bin
-fresh "kernel cache (warm)" XLA_FLAGS=--xla_gpu_kernel_cache_file=/tmp/kc.bin
-fresh "warm autotune cache again"
+fresh "empty autotune cache" $OUT/fresh.png $A
+fresh "warm autotune cache" $OUT/fresh.png $A
+XLA_FLAGS=--xla_gpu_kernel_cache_file=/tmp/kc.bin fresh "kernel cache (being filled)" $OUT/fresh.png $A
+XLA_FLAGS=--xla_gpu_kernel_cache_file=/tmp/kc.bin fresh "kernel cache (warm)" $OUT/fresh.png $A
+fresh "warm autotune cache again" $OUT/fresh.png $A
 ls -la /tmp/kc.bin 2>&1 | tail -1
 for i in 1 2; do
   for n in 0 1; do

@@ -15,3 +15,14 @@ measure() {
   echo "$name $(sort -n "$OUT/mem_$name.log" | tail -1) MiB (idle $(sort -n "$OUT/mem_$name.log" | head -1))" >> "$OUT/peak_mem.txt"
   return $rc
 }
+# fresh LABEL PNG ARGS...: times one fresh `sdgo txt2img` process (model
+# ARGS, fixed prompt/seed/steps) to its PNG, with its exit status; the
+# caller's environment (e.g. XLA_FLAGS=... fresh ...) applies.
+fresh() {
+  local label=$1 png=$2; shift 2
+  local s=$EPOCHREALTIME
+  timeout 150 $SDGO txt2img "$@" --prompt "a castle on a hill" --seed 7 --steps 20 -o $png > $OUT/fresh.log 2>&1
+  local rc=$?
+  echo "fresh process to first image, $label: $(awk "BEGIN{print $EPOCHREALTIME-$s}") s (exit $rc)"
+  [ $rc = 0 ] || tail -3 $OUT/fresh.log
+}

@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
+	"sdgo/internal/cudnn"
 	"sdgo/internal/fixture"
 	"sdgo/internal/nn"
 	"sdgo/internal/safetensors"
@@ -101,5 +102,48 @@ func TestFindCUDAPluginSaysWhereItLooked(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "PJRT_PLUGIN_LIBRARY_PATH") || !strings.Contains(err.Error(), "jax_plugins") {
 		t.Fatalf("error does not say where it looked and how to fix it: %v", err)
+	}
+}
+
+// A graph whose fused attention fails (here: the custom call cannot be
+// spliced into the pure-Go backend's graph, as a GPU without cuDNN flash
+// attention would refuse to compile it) is built again with plain
+// attention, and the fused path stays off; a graph failing for another
+// reason (no fused attention in it) is not retried.
+func TestRunnerFallsBackFromFusedAttention(t *testing.T) {
+	if !cudnn.Enabled() {
+		t.Skip("SDGO_FMHA=0 turned the fused path off")
+	}
+	r, _ := tinyRunner(t, dtypes.Float32)
+	builds := 0
+	bad := func(s *nn.Scope, in []*Node) []*Node {
+		builds++
+		return []*Node{Add(s.In("no.such.module").W("weight"), in[0])}
+	}
+	if _, err := r.Run("bad", bad, tensors.FromFlatDataAndDimensions([]float32{0}, 1)); err == nil || builds != 1 {
+		t.Fatalf("err %v after %d builds, want an error after 1", err, builds)
+	}
+	builds = 0
+	attn := func(s *nn.Scope, in []*Node) []*Node {
+		builds++
+		q := Reshape(in[0], 1, 4, 2, 8) // [B, L, H, D]
+		if cudnn.Enabled() {
+			return []*Node{Reshape(cudnn.Attention(q, q, q, 0.25), 1, 4, 16)}
+		}
+		return []*Node{nn.Attention(in[0], in[0], in[0], 2, nil)}
+	}
+	x := make([]float32, 4*16)
+	for i := range x {
+		x[i] = float32(i%7) * 0.1
+	}
+	out, err := r.Run("attn", attn, tensors.FromFlatDataAndDimensions(x, 1, 4, 16))
+	if err != nil {
+		t.Fatalf("no fallback: %v", err)
+	}
+	if builds != 2 || cudnn.Enabled() {
+		t.Fatalf("builds %d, fused enabled %v; want 2 builds and the fused path off", builds, cudnn.Enabled())
+	}
+	if got, _ := Float32s(out[0]); len(got) != len(x) {
+		t.Fatalf("%d outputs, want %d", len(got), len(x))
 	}
 }

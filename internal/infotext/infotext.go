@@ -2,6 +2,7 @@ package infotext
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -24,6 +25,33 @@ func (i *Info) Add(key, value string) {
 		return
 	}
 	i.Params = append(i.Params, Param{key, value})
+}
+
+// InsertAfterLast inserts ps after the last parameter whose key is one of
+// keys, or first when none is present: webui's fixed fields come in a set
+// order, and later fields join after the last of them that is written.
+func (i *Info) InsertAfterLast(keys []string, ps ...Param) {
+	at := 0
+	for j, p := range i.Params {
+		if slices.Contains(keys, p.Key) {
+			at = j + 1
+		}
+	}
+	i.Params = slices.Insert(i.Params, at, ps...)
+}
+
+// InsertBefore inserts ps before the first parameter whose key is one of
+// keys, or last when none is present (webui's extra parameters go before
+// "Version" and "User").
+func (i *Info) InsertBefore(keys []string, ps ...Param) {
+	at := len(i.Params)
+	for j, p := range i.Params {
+		if slices.Contains(keys, p.Key) {
+			at = j
+			break
+		}
+	}
+	i.Params = slices.Insert(i.Params, at, ps...)
 }
 
 // Get returns the value of key and whether it is present.

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -272,16 +271,7 @@ func cropLatent(x []float32, n, h, w, oh, ow int) []float32 {
 // place, and the hires extra parameters before "Version".
 func (hp *hiresPass) addInfo(info *infotext.Info) {
 	hr := hp.hr
-	before := []string{"Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed", "Face restoration",
-		"Size", "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE", "Variation seed",
-		"Variation seed strength", "Seed resize from"}
-	at := 0
-	for i, q := range info.Params {
-		if slices.Contains(before, q.Key) {
-			at = i + 1
-		}
-	}
-	info.Params = slices.Insert(info.Params, at, infotext.Param{Key: "Denoising strength", Value: infotext.FormatFloat(hr.DenoisingStrength)})
+	info.InsertAfterLast(fixedFields, infotext.Param{Key: "Denoising strength", Value: infotext.FormatFloat(hr.DenoisingStrength)})
 	var extra []infotext.Param
 	add := func(k, v string) { extra = append(extra, infotext.Param{Key: k, Value: v}) }
 	if hr.ResizeX == 0 && hr.ResizeY == 0 {
@@ -309,12 +299,5 @@ func (hp *hiresPass) addInfo(info *infotext.Info) {
 	if hr.NegativePrompt != "" && hr.NegativePrompt != info.NegativePrompt {
 		add("Hires negative prompt", hr.NegativePrompt)
 	}
-	at = len(info.Params)
-	for i, q := range info.Params {
-		if q.Key == "Version" || q.Key == "User" {
-			at = i
-			break
-		}
-	}
-	info.Params = slices.Insert(info.Params, at, extra...)
+	info.InsertBefore(lastFields, extra...)
 }

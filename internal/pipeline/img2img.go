@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -367,6 +366,15 @@ func concatUNet(f UNetFunc, imageCond []float32, n int) UNetFunc {
 	}
 }
 
+// fixedFields are the infotext keys webui's create_infotext writes first, in
+// this order; "Denoising strength" follows the last of them present.
+var fixedFields = []string{"Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed",
+	"Face restoration", "Size", "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE",
+	"Variation seed", "Variation seed strength", "Seed resize from"}
+
+// lastFields close webui's parameters line; extra parameters go before them.
+var lastFields = []string{"Version", "User"}
+
 // addImg2ImgInfo adds webui's img2img fields to an infotext:
 // "Denoising strength" (and "Conditional mask weight" for inpainting
 // models) after the seed fields, the mask fields before "Version".
@@ -375,16 +383,7 @@ func addImg2ImgInfo(info *infotext.Info, p *Img2ImgParams, prep *img2imgPrep, in
 	if inpaintModel {
 		core = append(core, infotext.Param{Key: "Conditional mask weight", Value: "1"})
 	}
-	before := []string{"Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed", "Face restoration",
-		"Size", "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE", "Variation seed",
-		"Variation seed strength", "Seed resize from"}
-	at := 0
-	for i, q := range info.Params {
-		if slices.Contains(before, q.Key) {
-			at = i + 1
-		}
-	}
-	info.Params = slices.Insert(info.Params, at, core...)
+	info.InsertAfterLast(fixedFields, core...)
 	var extra []infotext.Param
 	add := func(k, v string) { extra = append(extra, infotext.Param{Key: k, Value: v}) }
 	if prep.mask != nil || prep.fullRes {
@@ -405,14 +404,7 @@ func addImg2ImgInfo(info *infotext.Info, p *Img2ImgParams, prep *img2imgPrep, in
 	if p.NoiseMultiplier != 0 && p.NoiseMultiplier != 1 {
 		add("Noise multiplier", infotext.FormatFloat(p.NoiseMultiplier))
 	}
-	at = len(info.Params)
-	for i, q := range info.Params {
-		if q.Key == "Version" || q.Key == "User" {
-			at = i
-			break
-		}
-	}
-	info.Params = slices.Insert(info.Params, at, extra...)
+	info.InsertBefore(lastFields, extra...)
 }
 
 // white is webui's default img2img_background_color for transparent init

@@ -228,11 +228,9 @@ func sdUpscale(ctx context.Context, p Img2ImgParams, o SDUpscaleOptions, run til
 // sdUpscaleBefore are the infotext keys webui writes before a script's
 // extra parameters (create_infotext's fixed fields and the inpainting
 // fields img2img sets before the script runs).
-var sdUpscaleBefore = []string{"Steps", "Sampler", "Schedule type", "CFG scale", "Image CFG scale", "Seed",
-	"Face restoration", "Size", "Model hash", "Model", "FP8 weight", "Cache FP16 weight for LoRA", "VAE hash", "VAE",
-	"Variation seed", "Variation seed strength", "Seed resize from", "Denoising strength", "Conditional mask weight",
+var sdUpscaleBefore = append(slices.Clone(fixedFields), "Denoising strength", "Conditional mask weight",
 	"Clip skip", "ENSD", "Token merging ratio", "Token merging ratio hr", "Init image hash", "RNG", "NGMS", "Tiling",
-	"Mask mode", "Mask blur"}
+	"Mask mode", "Mask blur")
 
 // addSDUpscaleInfo adds "SD upscale overlap" and "SD upscale upscaler" to
 // an img2img infotext where webui's script puts them: after the fixed
@@ -247,13 +245,7 @@ func addSDUpscaleInfo(text string, o SDUpscaleOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("pipeline: sd upscale: %w", err)
 	}
-	at := 0
-	for i, q := range info.Params {
-		if slices.Contains(sdUpscaleBefore, q.Key) {
-			at = i + 1
-		}
-	}
-	info.Params = slices.Insert(info.Params, at,
+	info.InsertAfterLast(sdUpscaleBefore,
 		infotext.Param{Key: "SD upscale overlap", Value: strconv.Itoa(o.Overlap)},
 		infotext.Param{Key: "SD upscale upscaler", Value: o.Upscaler})
 	return head + infotext.Format(infotext.Info{Params: info.Params}), nil

@@ -204,13 +204,13 @@ func rewrite(place *graph.Node, inputs []*graph.Node, config string) error {
 	if err != nil {
 		return err
 	}
-	return Rewrite(fn, out, ins, config)
+	return rewriteStatement(fn, out, ins, config)
 }
 
-// Rewrite replaces the statement of fn that defines out with the fused
+// rewriteStatement replaces the statement of fn that defines out with the fused
 // attention custom call over ins (q, k, v, each [B, L, H, D]) configured by
 // config, and gives it the workspace result. out must be [B, H, Lq, D].
-func Rewrite(fn *stablehlo.Function, out *stablehlo.Value, ins []*stablehlo.Value, config string) error {
+func rewriteStatement(fn *stablehlo.Function, out *stablehlo.Value, ins []*stablehlo.Value, config string) error {
 	at := -1
 	for i := len(fn.Statements) - 1; i >= 0; i-- {
 		if s := fn.Statements[i]; len(s.Outputs) == 1 && s.Outputs[0] == out {

@@ -46,7 +46,7 @@ func TestRewriteEmitsCustomCall(t *testing.T) {
 	}
 	before := len(fn.Statements)
 	cfg := backendConfig(2, 4, 64, 77, 0.125, dtypes.Float16)
-	if err := Rewrite(fn, place, []*stablehlo.Value{q, k, v}, cfg); err != nil {
+	if err := rewriteStatement(fn, place, []*stablehlo.Value{q, k, v}, cfg); err != nil {
 		t.Fatal(err)
 	}
 	if len(fn.Statements) != before {

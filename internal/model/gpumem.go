@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
@@ -72,9 +73,12 @@ type gpu struct {
 }
 
 // queryGPU asks nvidia-smi for the name and memory of the first visible
-// GPU. ok is false where nvidia-smi is missing or says nothing useful; the
-// callers then keep XLA's defaults.
-func queryGPU() (g gpu, ok bool) {
+// GPU, once per process (every model load opens a backend; the card does
+// not change). ok is false where nvidia-smi is missing or says nothing
+// useful; the callers then keep XLA's defaults.
+var queryGPU = sync.OnceValues(askNvidiaSMI)
+
+func askNvidiaSMI() (g gpu, ok bool) {
 	args := []string{"--query-gpu=name,memory.total", "--format=csv,noheader,nounits"}
 	if v := os.Getenv("CUDA_VISIBLE_DEVICES"); v != "" {
 		first := strings.TrimSpace(strings.Split(v, ",")[0])

@@ -57,40 +57,11 @@ func DPMPP2SAncestral(d Denoiser, x []float32, sigmas []float64, opt Options, no
 }
 
 // DPMPP2M is k-diffusion sample_dpmpp_2m: DPM-Solver++(2M), the multistep
-// second-order solver; webui "DPM++ 2M".
+// second-order solver; webui "DPM++ 2M". It runs the linear steps of
+// dpmpp2MSteps.
 func DPMPP2M(d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, cb Callback) ([]float32, error) {
-	r, err := newRun("dpmpp_2m", d, sigmas, opt, noise, cb)
-	if err != nil {
-		return nil, err
-	}
-	x = clone(x)
-	var old []float32
-	for i := 0; i+1 < len(sigmas); i++ {
-		s, next := sigmas[i], sigmas[i+1]
-		den, err := r.model(x, s)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.step(i, s, s, x, den); err != nil {
-			return nil, err
-		}
-		h := math.Log(s) - math.Log(next)
-		a, b := next/s, math.Expm1(-h)
-		if old == nil || next == 0 {
-			for j := range x {
-				x[j] = float32(a*float64(x[j]) - b*float64(den[j]))
-			}
-		} else {
-			hLast := math.Log(sigmas[i-1]) - math.Log(s)
-			k := 1 / (2 * (hLast / h))
-			for j := range x {
-				dd := (1+k)*float64(den[j]) - k*float64(old[j])
-				x[j] = float32(a*float64(x[j]) - b*dd)
-			}
-		}
-		old = den
-	}
-	return r.done(x)
+	steps, _ := dpmpp2MSteps(sigmas, normalize(opt))
+	return runLinear("dpmpp_2m", d, x, sigmas, steps, opt, noise, cb)
 }
 
 // DPMPPSDE is k-diffusion sample_dpmpp_sde: DPM-Solver++ (stochastic), a
@@ -152,72 +123,17 @@ func DPMPPSDE(d Denoiser, x []float32, sigmas []float64, opt Options, noise Nois
 }
 
 // DPMPP2MSDE is k-diffusion sample_dpmpp_2m_sde with the midpoint solver;
-// webui "DPM++ 2M SDE".
+// webui "DPM++ 2M SDE". It runs the linear steps of dpmpp2MSDESteps.
 func DPMPP2MSDE(d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, cb Callback) ([]float32, error) {
-	return dpmpp2MSDE("dpmpp_2m_sde", false, d, x, sigmas, opt, noise, cb)
+	steps, _ := dpmpp2MSDESteps(false)(sigmas, normalize(opt))
+	return runLinear("dpmpp_2m_sde", d, x, sigmas, steps, opt, noise, cb)
 }
 
 // DPMPP2MSDEHeun is sample_dpmpp_2m_sde with solver_type "heun"; webui
 // "DPM++ 2M SDE Heun".
 func DPMPP2MSDEHeun(d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, cb Callback) ([]float32, error) {
-	return dpmpp2MSDE("dpmpp_2m_sde_heun", true, d, x, sigmas, opt, noise, cb)
-}
-
-// dpmpp2MSDE is DPM-Solver++(2M) SDE: the exponential-integrator step with
-// eta-scaled noise, plus a first-order correction from the previous
-// prediction (midpoint or Heun form). The step to sigma 0 returns the
-// prediction itself.
-func dpmpp2MSDE(name string, heun bool, d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, cb Callback) ([]float32, error) {
-	r, err := newRun(name, d, sigmas, opt, noise, cb)
-	if err != nil {
-		return nil, err
-	}
-	eta := r.opt.Eta
-	x = clone(x)
-	var old []float32
-	var hLast float64
-	for i := 0; i+1 < len(sigmas); i++ {
-		s, next := sigmas[i], sigmas[i+1]
-		den, err := r.model(x, s)
-		if err != nil {
-			return nil, err
-		}
-		if err := r.step(i, s, s, x, den); err != nil {
-			return nil, err
-		}
-		if next == 0 {
-			copy(x, den)
-			old = den
-			continue
-		}
-		h := math.Log(s) - math.Log(next)
-		etaH := eta * h
-		a := next / s * math.Exp(-etaH)
-		b := -math.Expm1(-h - etaH)
-		c := 0.0
-		if old != nil {
-			rr := hLast / h
-			if heun {
-				c = (b/(-h-etaH) + 1) / rr
-			} else {
-				c = 0.5 * b / rr
-			}
-		}
-		for j := range x {
-			v := a*float64(x[j]) + b*float64(den[j])
-			if old != nil {
-				v += c * (float64(den[j]) - float64(old[j]))
-			}
-			x[j] = float32(v)
-		}
-		if eta != 0 {
-			if err := r.addNoise(x, next*math.Sqrt(-math.Expm1(-2*etaH)), s, next); err != nil {
-				return nil, err
-			}
-		}
-		old, hLast = den, h
-	}
-	return r.done(x)
+	steps, _ := dpmpp2MSDESteps(true)(sigmas, normalize(opt))
+	return runLinear("dpmpp_2m_sde_heun", d, x, sigmas, steps, opt, noise, cb)
 }
 
 // DPMPP3MSDE is k-diffusion sample_dpmpp_3m_sde: DPM-Solver++(3M) SDE, the

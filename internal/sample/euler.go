@@ -10,10 +10,7 @@ import (
 // It returns sigma_hat. Without churn no noise is drawn.
 func (r *run) churn(x []float32, sigmas []float64, i int) (float64, error) {
 	s := sigmas[i]
-	gamma := 0.0
-	if r.opt.STmin <= s && s <= r.opt.STmax {
-		gamma = min(r.opt.SChurn/float64(len(sigmas)-1), math.Sqrt2-1)
-	}
+	gamma := churnGamma(sigmas, i, r.opt)
 	if gamma <= 0 {
 		return s, nil
 	}
@@ -21,9 +18,22 @@ func (r *run) churn(x []float32, sigmas []float64, i int) (float64, error) {
 	return hat, r.addNoise(x, math.Sqrt(hat*hat-s*s), s, hat)
 }
 
+// churnGamma is the churn factor at step i: min(s_churn/steps, sqrt 2 - 1)
+// for sigmas in [s_tmin, s_tmax], else 0 (opt normalised).
+func churnGamma(sigmas []float64, i int, opt Options) float64 {
+	if s := sigmas[i]; opt.STmin <= s && s <= opt.STmax {
+		return min(opt.SChurn/float64(len(sigmas)-1), math.Sqrt2-1)
+	}
+	return 0
+}
+
 // Euler is Algorithm 2 of Karras et al. 2022 with Euler steps
-// (k-diffusion sample_euler; webui "Euler").
+// (k-diffusion sample_euler; webui "Euler"). Without churn it runs the
+// linear steps of eulerSteps.
 func Euler(d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, cb Callback) ([]float32, error) {
+	if steps, ok := eulerSteps(sigmas, normalize(opt)); ok {
+		return runLinear("euler", d, x, sigmas, steps, opt, noise, cb)
+	}
 	r, err := newRun("euler", d, sigmas, opt, noise, cb)
 	if err != nil {
 		return nil, err
@@ -48,30 +58,11 @@ func Euler(d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, 
 
 // EulerAncestral is ancestral sampling with Euler steps: a deterministic step
 // down to sigma_down, then fresh noise of size sigma_up (k-diffusion
-// sample_euler_ancestral; webui "Euler a").
+// sample_euler_ancestral; webui "Euler a"), run as the linear steps of
+// eulerAncestralSteps.
 func EulerAncestral(d Denoiser, x []float32, sigmas []float64, opt Options, noise Noise, cb Callback) ([]float32, error) {
-	r, err := newRun("euler_a", d, sigmas, opt, noise, cb)
-	if err != nil {
-		return nil, err
-	}
-	x = clone(x)
-	for i := 0; i+1 < len(sigmas); i++ {
-		den, err := r.model(x, sigmas[i])
-		if err != nil {
-			return nil, err
-		}
-		down, up := ancestralStep(sigmas[i], sigmas[i+1], r.opt.Eta)
-		if err := r.step(i, sigmas[i], sigmas[i], x, den); err != nil {
-			return nil, err
-		}
-		eulerTo(x, den, sigmas[i], down)
-		if sigmas[i+1] > 0 {
-			if err := r.addNoise(x, up, sigmas[i], sigmas[i+1]); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return r.done(x)
+	steps, _ := eulerAncestralSteps(sigmas, normalize(opt))
+	return runLinear("euler_a", d, x, sigmas, steps, opt, noise, cb)
 }
 
 // Heun is Algorithm 2 of Karras et al. 2022 with Heun steps (second order;

@@ -27,6 +27,9 @@ type Sampler struct {
 	Eta float64
 	// Stochastic: draws noise even without churn (ancestral, SDE, restart, LCM).
 	Stochastic bool
+	// linear, when set, gives the sampler's update as LinearSteps (see
+	// LinearSteps); Func runs through the same steps.
+	linear linearPlan
 }
 
 // Options returns DefaultOptions with the sampler's own default eta.
@@ -47,14 +50,14 @@ func (s Sampler) NoiseScale(sigmas []float64) float64 {
 
 // Samplers is the sampler table, in webui's order (A1111 v1.10).
 var Samplers = []Sampler{
-	{ID: "dpmpp_2m", Name: "DPM++ 2M", Aliases: []string{"k_dpmpp_2m", "sample_dpmpp_2m"}, Func: DPMPP2M, Schedule: "karras", Eta: 1},
+	{ID: "dpmpp_2m", Name: "DPM++ 2M", Aliases: []string{"k_dpmpp_2m", "sample_dpmpp_2m"}, Func: DPMPP2M, Schedule: "karras", Eta: 1, linear: dpmpp2MSteps},
 	{ID: "dpmpp_sde", Name: "DPM++ SDE", Aliases: []string{"k_dpmpp_sde", "sample_dpmpp_sde"}, Func: DPMPPSDE, Schedule: "karras", SecondOrder: true, Brownian: true, Eta: 1, Stochastic: true},
-	{ID: "dpmpp_2m_sde", Name: "DPM++ 2M SDE", Aliases: []string{"k_dpmpp_2m_sde", "sample_dpmpp_2m_sde"}, Func: DPMPP2MSDE, Schedule: "exponential", Brownian: true, Eta: 1, Stochastic: true},
-	{ID: "dpmpp_2m_sde_heun", Name: "DPM++ 2M SDE Heun", Aliases: []string{"k_dpmpp_2m_sde_heun"}, Func: DPMPP2MSDEHeun, Schedule: "exponential", Brownian: true, Eta: 1, Stochastic: true},
+	{ID: "dpmpp_2m_sde", Name: "DPM++ 2M SDE", Aliases: []string{"k_dpmpp_2m_sde", "sample_dpmpp_2m_sde"}, Func: DPMPP2MSDE, Schedule: "exponential", Brownian: true, Eta: 1, Stochastic: true, linear: dpmpp2MSDESteps(false)},
+	{ID: "dpmpp_2m_sde_heun", Name: "DPM++ 2M SDE Heun", Aliases: []string{"k_dpmpp_2m_sde_heun"}, Func: DPMPP2MSDEHeun, Schedule: "exponential", Brownian: true, Eta: 1, Stochastic: true, linear: dpmpp2MSDESteps(true)},
 	{ID: "dpmpp_2s_a", Name: "DPM++ 2S a", Aliases: []string{"k_dpmpp_2s_a", "sample_dpmpp_2s_ancestral", "dpmpp_2s_ancestral"}, Func: DPMPP2SAncestral, Schedule: "karras", UsesENSD: true, SecondOrder: true, Eta: 1, Stochastic: true},
 	{ID: "dpmpp_3m_sde", Name: "DPM++ 3M SDE", Aliases: []string{"k_dpmpp_3m_sde", "sample_dpmpp_3m_sde"}, Func: DPMPP3MSDE, Schedule: "exponential", DiscardPenultimate: true, Brownian: true, Eta: 1, Stochastic: true},
-	{ID: "euler_a", Name: "Euler a", Aliases: []string{"k_euler_a", "k_euler_ancestral", "sample_euler_ancestral", "euler_ancestral"}, Func: EulerAncestral, UsesENSD: true, Eta: 1, Stochastic: true},
-	{ID: "euler", Name: "Euler", Aliases: []string{"k_euler", "sample_euler"}, Func: Euler, Eta: 1},
+	{ID: "euler_a", Name: "Euler a", Aliases: []string{"k_euler_a", "k_euler_ancestral", "sample_euler_ancestral", "euler_ancestral"}, Func: EulerAncestral, UsesENSD: true, Eta: 1, Stochastic: true, linear: eulerAncestralSteps},
+	{ID: "euler", Name: "Euler", Aliases: []string{"k_euler", "sample_euler"}, Func: Euler, Eta: 1, linear: eulerSteps},
 	{ID: "lms", Name: "LMS", Aliases: []string{"k_lms", "sample_lms"}, Func: LMS, Eta: 1},
 	{ID: "heun", Name: "Heun", Aliases: []string{"k_heun", "sample_heun"}, Func: Heun, SecondOrder: true, Eta: 1},
 	{ID: "dpm2", Name: "DPM2", Aliases: []string{"k_dpm_2", "sample_dpm_2", "dpm_2"}, Func: DPM2, Schedule: "karras", DiscardPenultimate: true, SecondOrder: true, Eta: 1},

@@ -105,13 +105,19 @@ func newRun(name string, d Denoiser, sigmas []float64, opt Options, noise Noise,
 	if len(sigmas) < 2 {
 		return nil, fmt.Errorf("sample: %s: need at least 2 sigmas, got %d", name, len(sigmas))
 	}
+	return &run{name: name, d: d, opt: normalize(opt), noise: noise, cb: cb, total: len(sigmas) - 1}, nil
+}
+
+// normalize gives the zero values of SNoise and STmax their meaning:
+// s_noise 1 and s_tmax +Inf.
+func normalize(opt Options) Options {
 	if opt.SNoise == 0 {
 		opt.SNoise = 1
 	}
 	if opt.STmax == 0 {
 		opt.STmax = math.Inf(1)
 	}
-	return &run{name: name, d: d, opt: opt, noise: noise, cb: cb, total: len(sigmas) - 1}, nil
+	return opt
 }
 
 func (r *run) model(x []float32, sigma float64) ([]float32, error) {

@@ -3,6 +3,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -11,6 +12,10 @@ import (
 )
 
 func main() {
+	if os.Getenv("SDGO_LOG") == "debug" {
+		// Timings of model loading and graph compilation, among others.
+		slog.SetLogLoggerLevel(slog.LevelDebug)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], &cli.Env{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()

@@ -10,6 +10,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"sort"
+	"strings"
 	"time"
 
 	"sdgo/internal/imagefile"
@@ -53,7 +54,7 @@ type benchRecord struct {
 func runBench(ctx context.Context, e *Env, args []string) error {
 	fs := newFlags("bench", e)
 	mf := addModelFlags(fs, e)
-	what := fs.String("what", "unet", "what to time: unet, text, vae, txt2img, or all")
+	what := fs.String("what", "unet", "what to time: unet, guided (--steps CFG UNet calls, latents back on the host after each), chain (the same steps kept on the device), text, vae, txt2img, or all; a comma-separated list runs each in turn")
 	batch := fs.Int("batch", 2, "batch size of the network call (2 = one image with CFG for unet)")
 	images := fs.Int("batch-size", 1, "images per txt2img call (--what txt2img: the UNet batch is twice this with CFG)")
 	var w, h int
@@ -94,7 +95,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	base := benchRecord{Model: *mf.model, Family: string(m.Family), Backend: m.Runner().Backend().Name(),
 		Device: m.Runner().Backend().Description(), DType: m.Runner().DType().String(), Batch: *batch, Width: w, Height: h, Iters: *iters}
 	var recs []benchRecord
-	list := []string{*what}
+	list := strings.Split(*what, ",")
 	if *what == "all" {
 		list = []string{"text", "unet", "vae", "txt2img"}
 	}
@@ -105,6 +106,8 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		switch wt {
 		case "unet":
 			fn, err = unetCall(m, *batch, h/8, w/8)
+		case "guided", "chain":
+			fn, err = stepsCall(m, wt == "chain", max(*batch/2, 1), h/8, w/8, *steps)
 		case "text":
 			fn, err = textCall(m, *batch)
 		case "vae":
@@ -113,7 +116,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			rec.Batch = *images
 			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, &rec)
 		default:
-			return usagef("--what %q: use unet, text, vae, txt2img or all", wt)
+			return usagef("--what %q: use unet, guided, chain, text, vae, txt2img or all", wt)
 		}
 		if err != nil {
 			return err
@@ -145,13 +148,13 @@ type benchProfiles struct{ cpu, trace *os.File }
 
 // timeCalls runs fn once (compile) then iters times, filling rec.
 func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, prof benchProfiles) error {
-	before := m.Runner().LoadStats()
+	before := m.LoadStats()
 	t0 := time.Now()
 	if err := fn(); err != nil {
 		return err
 	}
 	rec.FirstCallMS = ms(time.Since(t0))
-	after := m.Runner().LoadStats()
+	after := m.LoadStats()
 	rec.WeightsMS = ms(after.Time - before.Time)
 	rec.WeightsMiB = float64(after.Bytes-before.Bytes) / (1 << 20)
 	if prof.cpu != nil {
@@ -205,6 +208,58 @@ func unetCall(m *model.Model, b, h, w int) (func() error, error) {
 	}
 	return func() error {
 		_, err := m.RunUNet(x, []int{b, c, h, w}, ts, ctx, []int{b, 77, ctxW}, y)
+		return err
+	}, nil
+}
+
+// stepsCall runs steps Euler steps with CFG on n images: each through the
+// host (RunGuidedUNet) or, with chain, kept on the device (RunGuidedStep).
+func stepsCall(m *model.Model, chain bool, n, h, w, steps int) (func() error, error) {
+	c := m.UNet.InChannels
+	shape := []int{n, c, h, w}
+	x0 := randn(n * c * h * w)
+	ctxW := m.UNet.ContextDim
+	ctx := randn(2 * n * 77 * ctxW)
+	var y []float32
+	if m.UNet.ADMInChannels > 0 {
+		y = randn(2 * n * m.UNet.ADMInChannels)
+	}
+	ts := make([]float32, 2*n)
+	g := model.Guidance{CIn: 0.1, A: 1, B: -10, Scale: 7}
+	sc := model.StepCoefficients{X: 0.9, D: 0.1}
+	return func() error {
+		for i := range ts {
+			ts[i] = 500
+		}
+		if !chain {
+			x := x0
+			for range steps {
+				den, err := m.RunGuidedUNet(x, shape, g, ts, ctx, []int{2 * n, 77, ctxW}, y)
+				if err != nil {
+					return err
+				}
+				for i := range den {
+					den[i] = float32(sc.X)*x[i] + float32(sc.D)*den[i]
+				}
+				x = den
+			}
+			return nil
+		}
+		x, err := model.NewLatents(x0, shape)
+		if err != nil {
+			return err
+		}
+		for range steps {
+			next, den, err := m.RunGuidedStep(x, nil, nil, g, sc, ts, ctx, []int{2 * n, 77, ctxW}, y)
+			x.Free()
+			if err != nil {
+				return err
+			}
+			den.Free()
+			x = next
+		}
+		_, err = x.Float32s()
+		x.Free()
 		return err
 	}, nil
 }

@@ -43,7 +43,7 @@ func TestRunnerFastPathMatchesFirstCall(t *testing.T) {
 			t.Fatal(err)
 		}
 		fast := 0
-		for k := range warm.runner.fast {
+		for k := range warm.nets[netUNet].fast {
 			if len(k) > 4 && k[:4] == "unet" {
 				fast++
 			}
@@ -70,7 +70,7 @@ func TestRunnerFastPathMatchesFirstCall(t *testing.T) {
 func TestRunnerStartsAKeyAfreshWhenFull(t *testing.T) {
 	m := testutil.Fixtures(t)
 	mdl := loadTiny(t, m)
-	mdl.runner.maxGraphs = 2
+	mdl.nets[netText].maxGraphs = 2
 	ids := func(n int) [][]int {
 		rows := make([][]int, n)
 		for i := range rows {
@@ -91,10 +91,10 @@ func TestRunnerStartsAKeyAfreshWhenFull(t *testing.T) {
 			t.Errorf("batch %d: a recompiled graph gives other values", n)
 		}
 		first[n] = out.Hidden
-		if len(mdl.runner.shapes) != 1 {
-			t.Fatalf("after batch %d: shapes kept for %d keys, want the text graph's only", n, len(mdl.runner.shapes))
+		if len(mdl.nets[netText].shapes) != 1 {
+			t.Fatalf("after batch %d: shapes kept for %d keys, want the text graph's only", n, len(mdl.nets[netText].shapes))
 		}
-		for key, seen := range mdl.runner.shapes {
+		for key, seen := range mdl.nets[netText].shapes {
 			if len(seen) > 2 {
 				t.Errorf("after batch %d: %d shapes kept for %s, want at most 2", n, len(seen), key)
 			}
@@ -160,7 +160,7 @@ func TestLoRAChangeKeepsCompiledGraphs(t *testing.T) {
 		return out
 	}
 	call(warm)
-	exec := warm.runner.execs["unet"]
+	exec := warm.nets[netUNet].execs["unet"]
 	if err := warm.ApplyLoRA(lp, 0.7); err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestLoRAChangeKeepsCompiledGraphs(t *testing.T) {
 	if got, want := call(warm), call(plain); !slices.Equal(got, want) {
 		t.Error("after ClearLoRAs the warm model differs from a plain one")
 	}
-	if warm.runner.execs["unet"] != exec {
+	if warm.nets[netUNet].execs["unet"] != exec {
 		t.Error("a LoRA change compiled the UNet again")
 	}
 }

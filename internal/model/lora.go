@@ -134,10 +134,10 @@ func (m *Model) ClearLoRAs() {
 // loraSource returns the runner's source as a loraSource (one without
 // patches when no LoRA is applied).
 func (m *Model) loraSource() *loraSource {
-	if s, ok := m.runner.loader.src.(*loraSource); ok {
+	if s, ok := m.nets[netUNet].loader.src.(*loraSource); ok {
 		return s
 	}
-	return &loraSource{base: m.runner.loader.src}
+	return &loraSource{base: m.nets[netUNet].loader.src}
 }
 
 // String describes an applied LoRA like webui's tag.

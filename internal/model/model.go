@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -73,24 +74,43 @@ type GraphFn func(s *nn.Scope, inputs []*Node) []*Node
 // shape) on the inputs and returns its outputs as host tensors. Graph-building
 // panics come back as errors.
 func (r *Runner) Run(key string, fn GraphFn, inputs ...*tensors.Tensor) (out []*tensors.Tensor, err error) {
+	return r.do(key, fn, inputs, true)
+}
+
+// Precompile builds and compiles the graph named key for inputs of these
+// shapes and dtypes (their values do not matter) without running it, unless
+// the runner has it already: a later Run with such inputs finds it ready.
+// The runner is locked meanwhile; other runners on the backend are not, so
+// a model compiles its networks in parallel by precompiling them.
+func (r *Runner) Precompile(key string, fn GraphFn, inputs ...*tensors.Tensor) error {
+	_, err := r.do(key, fn, inputs, false)
+	return err
+}
+
+// do is Run (execute) or Precompile (not execute).
+func (r *Runner) do(key string, fn GraphFn, inputs []*tensors.Tensor, execute bool) (out []*tensors.Tensor, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fused := cudnn.Emitted()
-	out, err = r.run(key, fn, inputs)
+	out, err = r.run(key, fn, inputs, execute)
 	if err != nil && cudnn.Enabled() && cudnn.Emitted() != fused {
 		// The graph just built used cuDNN's fused attention and failed:
 		// build it again with plain attention, for the rest of the process.
 		slog.Warn("cuDNN fused attention failed; using plain attention", "graph", key, "err", err)
 		cudnn.Disable()
 		r.dropKey(key)
-		out, err = r.run(key, fn, inputs)
+		out, err = r.run(key, fn, inputs, execute)
 	}
 	return out, err
 }
 
-func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor) (out []*tensors.Tensor, err error) {
+func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor, execute bool) (out []*tensors.Tensor, err error) {
 	fk := fastKey(key, inputs)
-	if seen := r.shapes[key]; !seen[fk] && len(seen) >= r.maxGraphs {
+	seen := r.shapes[key]
+	if !execute && seen[fk] {
+		return nil, nil
+	}
+	if !seen[fk] && len(seen) >= r.maxGraphs {
 		// GoMLX refuses a new shape once an Exec holds maxGraphs compiled
 		// graphs; a server sees many sizes over its life, so start the key
 		// afresh (its graphs compile again when those sizes come back).
@@ -124,7 +144,15 @@ func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor) (out []*t
 		args[i] = t
 	}
 	var g *Graph
-	if perr := catch(func() { out, g, err = exec.ExecWithGraph(args...) }); perr != nil {
+	start := time.Now()
+	perr := catch(func() {
+		if execute {
+			out, g, err = exec.ExecWithGraph(args...)
+		} else {
+			err = exec.PreCompile(args...)
+		}
+	})
+	if perr != nil {
 		return nil, fmt.Errorf("model: %s: %w", key, perr)
 	}
 	if err != nil {
@@ -133,7 +161,10 @@ func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor) (out []*t
 	if r.shapes[key] == nil {
 		r.shapes[key] = map[string]bool{}
 	}
-	r.shapes[key][fk] = true
+	if !r.shapes[key][fk] {
+		r.shapes[key][fk] = true
+		slog.Debug("graph compiled", "graph", fk, "run", execute, "time", time.Since(start).Round(time.Millisecond))
+	}
 	if fg := r.newFastGraph(g, len(inputs)); fg != nil {
 		r.fast[fk] = fg
 	}
@@ -301,15 +332,17 @@ func (r *Runner) reloadWeights(src Source, keys map[string]bool) error {
 // place (reloadWeights); should that fail, it falls back to a new runner
 // over src, which reloads everything.
 func (m *Model) swapWeights(src Source, keys map[string]bool) {
-	if err := m.runner.reloadWeights(src, keys); err != nil {
-		m.replaceRunner(src)
+	for i, r := range m.nets {
+		if err := r.reloadWeights(src, keys); err != nil {
+			m.replaceRunner(network(i), src)
+		}
 	}
 }
 
-// replaceRunner swaps in a runner over src on the same backend and frees
-// the old one's graphs and device weights.
-func (m *Model) replaceRunner(src Source) {
-	old := m.runner
-	m.runner = NewRunner(old.Backend(), src, old.DType())
+// replaceRunner swaps in a runner over src on the same backend for one
+// network and frees the old one's graphs and device weights.
+func (m *Model) replaceRunner(n network, src Source) {
+	old := m.nets[n]
+	m.nets[n] = NewRunner(old.Backend(), src, old.DType())
 	old.release()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -46,15 +47,30 @@ type Model struct {
 	VAE         vae.Config
 	Hash        string // webui's short model hash ("" if not computed)
 
-	ckpt   *checkpoint.Checkpoint
-	runner *Runner
+	ckpt *checkpoint.Checkpoint
+	// nets are the runners of the text encoders, the UNet and the VAE: one
+	// backend, but each network its own weights, compiled graphs and lock,
+	// so one can compile while another runs (Precompile).
+	nets   [numNets]*Runner
 	inputs inputCache // conditioning tensors reused across sampling steps
 }
+
+// network indexes Model.nets.
+type network int
+
+const (
+	netText network = iota
+	netUNet
+	netVAE
+	numNets
+)
 
 // Load opens the checkpoint at path (a .safetensors, .ckpt or diffusers
 // folder), detects its family and architecture, and prepares it on the
 // chosen backend. Weights are read when a network first runs.
 func Load(path string, opt Options) (*Model, error) {
+	start := time.Now()
+	defer func() { slog.Debug("model opened", "path", path, "time", time.Since(start).Round(time.Millisecond)) }()
 	var copts []checkpoint.Option
 	if p := opt.Prediction; p != "" {
 		pred, err := parsePrediction(p)
@@ -107,7 +123,9 @@ func Load(path string, opt Options) (*Model, error) {
 		ck.Close()
 		return nil, err
 	}
-	m.runner = NewRunner(backend, ck, dt)
+	for i := range m.nets {
+		m.nets[i] = NewRunner(backend, ck, dt)
+	}
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -272,8 +290,11 @@ func parseHints(raw json.RawMessage) map[string]json.RawMessage {
 // Close releases the compiled graphs, the device memory and the
 // checkpoint. The model must not be used afterwards.
 func (m *Model) Close() error {
-	if m.runner != nil {
-		m.runner.Close()
+	if m.nets[netUNet] != nil {
+		for _, r := range m.nets {
+			r.release()
+		}
+		_ = catch(m.nets[netUNet].backend.Finalize)
 	}
 	return m.ckpt.Close()
 }
@@ -281,8 +302,20 @@ func (m *Model) Close() error {
 // Checkpoint returns the opened checkpoint.
 func (m *Model) Checkpoint() *checkpoint.Checkpoint { return m.ckpt }
 
-// Runner returns the compiled-graph runner (benchmarks use it directly).
-func (m *Model) Runner() *Runner { return m.runner }
+// Runner returns the UNet's runner; its backend and dtype are every
+// network's.
+func (m *Model) Runner() *Runner { return m.nets[netUNet] }
+
+// LoadStats reports the weights read so far by all the model's networks.
+func (m *Model) LoadStats() LoadStats {
+	var s LoadStats
+	for _, r := range m.nets {
+		rs := r.LoadStats()
+		s.Bytes += rs.Bytes
+		s.Time += rs.Time
+	}
+	return s
+}
 
 // TextOutput is one encoder's result for a batch of 77-token rows.
 type TextOutput struct {
@@ -358,7 +391,7 @@ func (m *Model) encodeText(i int, ids [][]int, vecs []InputVectors, out clip.Out
 		key += "/vectors"
 		inputs = append(inputs, tensors.FromFlatDataAndDimensions(v, b, l, te.Config.Width), tensors.FromFlatDataAndDimensions(mask, b, l))
 	}
-	res, err := m.runner.Run(key, func(s *nn.Scope, in []*Node) []*Node {
+	res, err := m.nets[netText].Run(key, func(s *nn.Scope, in []*Node) []*Node {
 		scope := s.In(strings.TrimSuffix(te.Prefix, "."))
 		var h, p *Node
 		if len(in) == 3 {
@@ -428,7 +461,7 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 		inputs = append(inputs, m.inputs.get(y, []int{b, m.UNet.ADMInChannels}))
 	}
 	cfg := m.UNet
-	res, err := m.runner.Run("unet", func(s *nn.Scope, in []*Node) []*Node {
+	res, err := m.nets[netUNet].Run("unet", func(s *nn.Scope, in []*Node) []*Node {
 		var yn *Node
 		if hasY {
 			yn = s.Cast(in[3])
@@ -473,24 +506,7 @@ func (m *Model) RunGuidedUNet(x []float32, xShape []int, g Guidance, t []float32
 		}
 		inputs = append(inputs, m.inputs.get(y, []int{2 * n, m.UNet.ADMInChannels}))
 	}
-	cfg := m.UNet
-	res, err := m.runner.Run("unet_guided", func(s *nn.Scope, in []*Node) []*Node {
-		// The runner keeps the first call's function for every later
-		// shape, so the batch size comes from the graph, not the closure.
-		x, coef := in[0], in[1]
-		n := x.Shape().Dimensions[0]
-		k := func(i int) *Node { return Reshape(Slice(coef, AxisElem(i))) }
-		xin := Mul(x, k(0))
-		var yn *Node
-		if hasY {
-			yn = s.Cast(in[4])
-		}
-		out := unet.Forward(s.In(strings.TrimSuffix(checkpoint.PrefixUNet, ".")), cfg, s.Cast(Concatenate([]*Node{xin, xin}, 0)), in[2], s.Cast(in[3]), yn)
-		out = ConvertDType(out, dtypes.Float32)
-		c, u := Slice(out, AxisRange(0, n)), Slice(out, AxisRange(n, 2*n))
-		den := Add(Add(Mul(x, k(1)), Mul(u, k(2))), Mul(Sub(c, u), k(3)))
-		return []*Node{den}
-	}, inputs...)
+	res, err := m.nets[netUNet].Run("unet_guided", m.guidedGraph(), inputs...)
 	if err != nil {
 		return nil, err
 	}
@@ -501,12 +517,7 @@ func (m *Model) RunGuidedUNet(x []float32, xShape []int, g Guidance, t []float32
 // Decode turns latents [B, 4, h, w] (as the sampler gives them, scaled)
 // into images [B, 3, 8h, 8w] in about [-1, 1].
 func (m *Model) Decode(latent []float32, shape []int) ([]float32, []int, error) {
-	cfg, scale := m.VAE, m.LatentScale
-	res, err := m.runner.Run("vae_decode", func(s *nn.Scope, in []*Node) []*Node {
-		z := MulScalar(in[0], 1/scale)
-		img := vae.Decode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(z))
-		return []*Node{ConvertDType(img, dtypes.Float32)}
-	}, tensors.FromFlatDataAndDimensions(latent, shape...))
+	res, err := m.nets[netVAE].Run("vae_decode", m.decodeGraph(), tensors.FromFlatDataAndDimensions(latent, shape...))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -514,11 +525,21 @@ func (m *Model) Decode(latent []float32, shape []int) ([]float32, []int, error) 
 	return v, res[0].Shape().Dimensions, err
 }
 
+// decodeGraph is Decode's graph.
+func (m *Model) decodeGraph() GraphFn {
+	cfg, scale := m.VAE, m.LatentScale
+	return func(s *nn.Scope, in []*Node) []*Node {
+		z := MulScalar(in[0], 1/scale)
+		img := vae.Decode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(z))
+		return []*Node{ConvertDType(img, dtypes.Float32)}
+	}
+}
+
 // EncodeMoments runs the VAE encoder on images [B, 3, H, W] in [-1, 1] and
 // returns the moments [B, 8, H/8, W/8] (mean, then log-variance), unscaled.
 func (m *Model) EncodeMoments(image []float32, shape []int) ([]float32, []int, error) {
 	cfg := m.VAE
-	res, err := m.runner.Run("vae_encode", func(s *nn.Scope, in []*Node) []*Node {
+	res, err := m.nets[netVAE].Run("vae_encode", func(s *nn.Scope, in []*Node) []*Node {
 		mom := vae.Encode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(in[0]))
 		return []*Node{ConvertDType(mom, dtypes.Float32)}
 	}, tensors.FromFlatDataAndDimensions(image, shape...))

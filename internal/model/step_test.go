@@ -1,0 +1,215 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"sdgo/internal/testutil"
+)
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// TestGuidedStepMatchesHostStep checks RunGuidedStep against
+// RunGuidedUNet followed by the same linear update on the host, for
+// updates with and without the previous prediction and the noise, over
+// two chained steps whose latents never leave the device in between.
+func TestGuidedStepMatchesHostStep(t *testing.T) {
+	m := testutil.Fixtures(t)
+	mdl := loadTiny(t, m)
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, h, w = 1, 8, 8
+	shape := []int{n, 4, h, w}
+	x0 := randSlice(rng, n*4*h*w)
+	ctx := randSlice(rng, 2*n*77*32)
+	ctxShape := []int{2 * n, 77, 32}
+	ts := []float32{700, 700}
+	g := Guidance{CIn: 0.3, A: 1, B: -2, Scale: 7}
+	for _, tc := range []struct {
+		name       string
+		first, sec StepCoefficients
+		noise      bool
+	}{
+		{"euler", StepCoefficients{X: 0.8, D: 0.2}, StepCoefficients{X: 0.7, D: 0.3}, false},
+		{"multistep", StepCoefficients{X: 0.8, D: 0.2}, StepCoefficients{X: 0.6, D: 0.5, P: -0.1}, false},
+		{"ancestral", StepCoefficients{X: 0.8, D: 0.2, N: 0.5}, StepCoefficients{X: 0.7, D: 0.3, N: 0.25}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var z1, z2 []float32
+			if tc.noise {
+				z1, z2 = randSlice(rng, len(x0)), randSlice(rng, len(x0))
+			}
+			// Host: two guided calls with the update in float64.
+			host := func(x, den, prev, z []float32, c StepCoefficients) []float32 {
+				out := make([]float32, len(x))
+				for i := range x {
+					v := c.X*float64(x[i]) + c.D*float64(den[i])
+					if prev != nil {
+						v += c.P * float64(prev[i])
+					}
+					if z != nil {
+						v += c.N * float64(z[i])
+					}
+					out[i] = float32(v)
+				}
+				return out
+			}
+			d1, err := mdl.RunGuidedUNet(x0, shape, g, ts, ctx, ctxShape, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x1 := host(x0, d1, nil, z1, tc.first)
+			d2, err := mdl.RunGuidedUNet(x1, shape, g, ts, ctx, ctxShape, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p2 []float32
+			if tc.sec.P != 0 {
+				p2 = d1
+			}
+			want := host(x1, d2, p2, z2, tc.sec)
+
+			// Device: the same two steps chained.
+			x, err := NewLatents(x0, shape)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer x.Free()
+			next, den1, err := mdl.RunGuidedStep(x, nil, z1, g, tc.first, ts, ctx, ctxShape, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer next.Free()
+			defer den1.Free()
+			var prev *Latents
+			if tc.sec.P != 0 {
+				prev = den1
+			}
+			got, den2, err := mdl.RunGuidedStep(next, prev, z2, g, tc.sec, ts, ctx, ctxShape, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Free()
+			defer den2.Free()
+			for _, c := range []struct {
+				what string
+				l    *Latents
+				want []float32
+			}{{"first denoised", den1, d1}, {"second denoised", den2, d2}, {"latents after two steps", got, want}} {
+				v, err := c.l.Float32s()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if d := maxAbsDiff(v, c.want); d > 1e-4 { // float32 on the device, float64 on the host, CFG x7
+					t.Errorf("%s: differs from the host path by %g", c.what, d)
+				}
+			}
+		})
+	}
+}
+
+// TestGuidedStepRejectsMismatchedInputs checks the argument errors.
+func TestGuidedStepRejectsMismatchedInputs(t *testing.T) {
+	m := testutil.Fixtures(t)
+	mdl := loadTiny(t, m)
+	x, err := NewLatents(make([]float32, 4*8*8), []int{1, 4, 8, 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, ts := make([]float32, 2*77*32), []float32{1, 1}
+	g := Guidance{CIn: 1, A: 1, B: -1, Scale: 7}
+	for _, tc := range []struct {
+		name  string
+		prev  *Latents
+		noise []float32
+		c     StepCoefficients
+	}{
+		{"P without previous latents", nil, nil, StepCoefficients{X: 1, P: 1}},
+		{"previous latents without P", x, nil, StepCoefficients{X: 1}},
+		{"noise of the wrong size", nil, make([]float32, 3), StepCoefficients{X: 1, N: 1}},
+	} {
+		if _, _, err := mdl.RunGuidedStep(x, tc.prev, tc.noise, g, tc.c, ts, ctx, []int{2, 77, 32}, nil); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+	if _, err := NewLatents(make([]float32, 10), []int{1, 4, 8, 8}); err == nil {
+		t.Error("NewLatents with 10 values for 256: no error")
+	}
+}
+
+// TestPrecompileThenRun checks that Precompile compiles the UNet step and
+// the decoder for the job's shapes (a second Precompile compiles nothing
+// more), and that the runs that follow give what a model without it gives.
+func TestPrecompileThenRun(t *testing.T) {
+	m := testutil.Fixtures(t)
+	pre, plain := loadTiny(t, m), loadTiny(t, m)
+	if err := pre.Precompile(1, 8, 8, 77, true); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		for _, r := range pre.nets {
+			for _, s := range r.shapes {
+				n += len(s)
+			}
+		}
+		return n
+	}
+	if got := count(); got != 2 {
+		t.Fatalf("after Precompile: %d compiled graphs, want 2 (UNet step, decoder)", got)
+	}
+	if err := pre.Precompile(1, 8, 8, 77, true); err != nil {
+		t.Fatal(err)
+	}
+	if got := count(); got != 2 {
+		t.Fatalf("after a second Precompile: %d compiled graphs, want still 2", got)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	x0 := randSlice(rng, 4*8*8)
+	ctx := randSlice(rng, 2*77*32)
+	run := func(mdl *Model) (den, img []float32) {
+		x, err := NewLatents(x0, []int{1, 4, 8, 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Free()
+		next, d, err := mdl.RunGuidedStep(x, nil, nil, Guidance{CIn: 0.5, A: 1, B: -1, Scale: 5}, StepCoefficients{X: 0.5, D: 0.5}, []float32{300, 300}, ctx, []int{2, 77, 32}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer next.Free()
+		defer d.Free()
+		if den, err = d.Float32s(); err != nil {
+			t.Fatal(err)
+		}
+		if img, _, err = mdl.Decode(den, []int{1, 4, 8, 8}); err != nil {
+			t.Fatal(err)
+		}
+		return den, img
+	}
+	d1, i1 := run(pre)
+	d2, i2 := run(plain)
+	if !slices.Equal(d1, d2) || !slices.Equal(i1, i2) {
+		t.Errorf("precompiled graphs give other results: denoised differs by %g, image by %g", maxAbsDiff(d1, d2), maxAbsDiff(i1, i2))
+	}
+	if got := count(); got != 2 {
+		t.Errorf("after the runs: %d compiled graphs, want 2 (the precompiled ones were used)", got)
+	}
+}
+
+func maxAbsDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+	}
+	return d
+}

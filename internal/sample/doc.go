@@ -3,7 +3,11 @@
 // sampler with one shared signature (Func), the table of sampler and
 // scheduler names shared by CLI, API and infotext, and torch-compatible
 // noise generators (torch's CPU mt19937 generator bit for bit, and webui's
-// Philox imitation of torch's CUDA generator).
+// Philox imitation of torch's CUDA generator). For the samplers whose update
+// is linear in the latents (Euler without churn, Euler a, DPM++ 2M, DPM++ 2M
+// SDE and its Heun variant) LinearSteps gives the per-step coefficients, so
+// a caller can run the loop on a device; their host functions run through
+// the same steps.
 //
 // The arithmetic is plain Go on host latents ([]float32, batch-major; scalars
 // and per-element updates in float64). Samplers follow k-diffusion

@@ -35,6 +35,7 @@ type Runner struct {
 	// at most maxGraphs per key.
 	shapes    map[string]map[string]bool
 	maxGraphs int
+	released  bool // its graphs and weights are freed: calls fail
 }
 
 // fastGraph is a compiled graph with the device buffers of the weights it
@@ -91,6 +92,9 @@ func (r *Runner) Precompile(key string, fn GraphFn, inputs ...*tensors.Tensor) e
 func (r *Runner) do(key string, fn GraphFn, inputs []*tensors.Tensor, execute bool) (out []*tensors.Tensor, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.released {
+		return nil, fmt.Errorf("model: %s: the model is closed or its weights were replaced", key)
+	}
 	fused := cudnn.Emitted()
 	out, err = r.run(key, fn, inputs, execute)
 	if err != nil && cudnn.Enabled() && cudnn.Emitted() != fused {
@@ -285,6 +289,7 @@ func (r *Runner) Close() {
 func (r *Runner) release() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.released = true
 	_ = catch(func() {
 		clear(r.fast)
 		clear(r.shapes)

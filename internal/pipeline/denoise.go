@@ -35,7 +35,10 @@ type Denoiser struct {
 	// negative prompt per image, equal token counts, CFG scale != 1) in one
 	// call that also scales the input and combines the outputs on the
 	// device; every other step uses UNet.
-	Guided     GuidedFunc
+	Guided GuidedFunc
+	// Step, when set, serves the same steps as Guided with the sampler's
+	// linear update on the device too (sampleOnDevice).
+	Step       StepFunc
 	Table      *sample.Table // the model's sigmas (timestep <-> sigma)
 	Prediction string        // "eps" or "v"
 	LatentC    int           // latent channels per image (4)
@@ -150,14 +153,14 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	// batch (each image once). UNet functions copy their input, so the
 	// buffer is free again when they return.
 	a, b := d.coefficients(sigma)
-	if d.Guided != nil && useCFG && simple && len(parts) == n && padTokens(conds) == padTokens(unconds) {
-		all := append(append(make([]Cond, 0, 2*n), conds...), unconds...)
-		bc, err := d.batch("both"+key, all)
+	if d.Guided != nil {
+		gc, ok, err := d.guided(step, sigma)
 		if err != nil {
 			return nil, err
 		}
-		return d.Guided(x, []int{n, d.LatentC, d.H, d.W}, model.Guidance{CIn: cin, A: a, B: b, Scale: d.Scale},
-			d.timesteps(t, 2*n), bc.ctx, []int{2 * n, bc.l, bc.w}, bc.y)
+		if ok {
+			return d.Guided(x, []int{n, d.LatentC, d.H, d.W}, gc.g, gc.t, gc.bc.ctx, gc.ctxShape(), gc.bc.y)
+		}
 	}
 	nc := len(parts) * per
 	size := nc
@@ -228,6 +231,43 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 		den[i] = float32(v)
 	}
 	return den, nil
+}
+
+// guidedCall is one step's arguments for the device's CFG call.
+type guidedCall struct {
+	g  model.Guidance
+	t  []float32 // 2n timesteps
+	bc *batchCond
+}
+
+func (gc guidedCall) ctxShape() []int { return []int{len(gc.t), gc.bc.l, gc.bc.w} }
+
+// guided returns the arguments of call number step at sigma as one CFG
+// call on the device (RunGuidedUNet, RunGuidedStep), or ok=false when the
+// step needs the general path: no CFG, AND parts or weights, or cond and
+// uncond of different token counts.
+func (d *Denoiser) guided(step int, sigma float64) (gc guidedCall, ok bool, err error) {
+	conds, parts, unconds, key := d.compose(step)
+	n := len(d.Cond)
+	if d.Sched != nil {
+		n = len(d.Sched)
+	}
+	if unconds == nil || d.Scale == 1 || len(parts) != n || padTokens(conds) != padTokens(unconds) {
+		return gc, false, nil
+	}
+	for _, p := range parts {
+		if p.weight != 1 {
+			return gc, false, nil
+		}
+	}
+	all := append(append(make([]Cond, 0, 2*n), conds...), unconds...)
+	if gc.bc, err = d.batch("both"+key, all); err != nil {
+		return gc, false, err
+	}
+	a, b := d.coefficients(sigma)
+	gc.g = model.Guidance{CIn: 1 / math.Sqrt(sigma*sigma+1), A: a, B: b, Scale: d.Scale}
+	gc.t = d.timesteps(float32(d.Table.SigmaToT(sigma)), 2*n)
+	return gc, true, nil
 }
 
 // coefficients returns a and b with denoised = a*x + b*model_output for

@@ -258,10 +258,14 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	d := j.newDenoiser(in.table, in.h, in.w, p.CFGScale, in.conds, n)
 	if in.imageCond != nil {
 		// The inpainting model's extra channels go through the plain call.
-		d.UNet, d.Guided = concatUNet(d.UNet, in.imageCond, n), nil
+		d.UNet, d.Guided, d.Step = concatUNet(d.UNet, in.imageCond, n), nil, nil
 	}
-	den := sample.Denoiser(d.Denoise)
+	den, dev := sample.Denoiser(d.Denoise), d
+	if in.imageCond != nil {
+		dev = nil
+	}
 	if in.keep != nil {
+		dev = nil
 		den = func(x []float32, sigma float64) ([]float32, error) {
 			out, err := d.Denoise(x, sigma)
 			if err == nil {
@@ -272,7 +276,7 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	}
 	cb := j.stepCallback(ctx, in.b*n, p.BatchCount*n)
 	// 3. Sample the tail; blend the kept area once more.
-	latent, err := j.runSampler("pipeline: img2img: sample", in.smp, den, x, in.sigmas, in.opt, noise, cb)
+	latent, err := j.runSampler("pipeline: img2img: sample", in.smp, den, dev, x, in.sigmas, in.opt, noise, cb)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -139,6 +140,10 @@ type Job struct {
 	// Networks finds the LoRA files <lora:name:...> tags name; nil makes
 	// such a tag an error.
 	Networks NetworkFinder
+	// HostLoop runs every sampler loop on the host, latents copied back
+	// after each step, even where the device loop could serve it
+	// (sampleOnDevice; DeviceSteps false does the same for all jobs).
+	HostLoop bool
 
 	cond *Conditioner    // the job's prompt encoder, for describe
 	nets []activeNetwork // the LoRAs the prompt applied, for describe
@@ -154,7 +159,11 @@ type Stats struct {
 	// the next within a sampling loop (the sampler's own per-step work);
 	// MaxBetween is the longest such gap.
 	Between, MaxBetween time.Duration
-	Decode              time.Duration // VAE decode and 8-bit conversion
+	// DeviceSteps counts the steps run with the latents on the device
+	// (sampleOnDevice): they are queued without waiting, so UNet and
+	// Between do not include them.
+	DeviceSteps int
+	Decode      time.Duration // VAE decode and 8-bit conversion
 }
 
 // stepTimer adds the time of a sampling loop's UNet calls, and of the gaps
@@ -185,14 +194,21 @@ func (tm *stepTimer) time(call func()) {
 type denoiserFuncs struct {
 	unet   UNetFunc
 	guided GuidedFunc
+	step   StepFunc
 }
 
-func newDenoiserFuncs(f UNetFunc, g GuidedFunc, st *Stats) denoiserFuncs {
+func newDenoiserFuncs(f UNetFunc, g GuidedFunc, sf StepFunc, st *Stats) denoiserFuncs {
 	if st == nil {
-		return denoiserFuncs{f, g}
+		return denoiserFuncs{f, g, sf}
 	}
 	tm := &stepTimer{st: st}
-	var fs denoiserFuncs
+	fs := denoiserFuncs{step: sf}
+	if sf != nil {
+		fs.step = func(x, prev *model.Latents, noise []float32, g model.Guidance, c model.StepCoefficients, t []float32, cctx []float32, ctxShape []int, y []float32) (*model.Latents, *model.Latents, error) {
+			st.DeviceSteps++
+			return sf(x, prev, noise, g, c, t, cctx, ctxShape, y)
+		}
+	}
 	fs.unet = func(x []float32, xShape []int, t []float32, cctx []float32, ctxShape []int, y []float32) (out []float32, err error) {
 		tm.time(func() { out, err = f(x, xShape, t, cctx, ctxShape, y) })
 		return out, err
@@ -211,8 +227,12 @@ func newDenoiserFuncs(f UNetFunc, g GuidedFunc, st *Stats) denoiserFuncs {
 // UNet call where it can.
 func (j Job) newDenoiser(table *sample.Table, h, w int, scale float64, conds ImageConds, n int) *Denoiser {
 	m := j.Model
-	fs := newDenoiserFuncs(m.RunUNet, m.RunGuidedUNet, j.Stats)
-	d := &Denoiser{UNet: fs.unet, Guided: fs.guided, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w, Scale: scale}
+	var sf StepFunc
+	if j.deviceLoop() {
+		sf = m.RunGuidedStep
+	}
+	fs := newDenoiserFuncs(m.RunUNet, m.RunGuidedUNet, sf, j.Stats)
+	d := &Denoiser{UNet: fs.unet, Guided: fs.guided, Step: fs.step, Table: table, Prediction: m.Prediction, LatentC: 4, H: h, W: w, Scale: scale}
 	for i := 0; i < n; i++ {
 		d.Sched = append(d.Sched, conds)
 	}
@@ -236,9 +256,19 @@ func (j Job) stepCallback(ctx context.Context, first, total int) sample.Callback
 // runSampler runs smp's loop, adds its time to the job's stats, and
 // returns a cancellation as it is and any other error under what (such as
 // "pipeline: sample").
-func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) ([]float32, error) {
+//
+// dev, when not nil, is the Denoiser whose Denoise den is: with a device
+// step function and a linear sampler the loop then runs on the device
+// (sampleOnDevice).
+func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, dev *Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) ([]float32, error) {
 	start := time.Now()
-	out, err := smp.Func(den, x, sigmas, opt, noise, cb)
+	var out []float32
+	var err error
+	if steps, ok := sample.LinearSteps(smp, sigmas, opt); ok && dev != nil && dev.Step != nil {
+		out, err = sampleOnDevice(dev, steps, x, sigmas, opt, noise, cb)
+	} else {
+		out, err = smp.Func(den, x, sigmas, opt, noise, cb)
+	}
 	j.since(&j.stat().Sampling, start)
 	if err != nil {
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -292,17 +322,8 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		return nil, err
 	}
 	j.nets = nets
-	cd := j.conditioner(p)
-	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
-	if err != nil {
-		return nil, err
-	}
-	j.cond = cd
-	cond, uncond := conds.First()
-	j.since(&j.stat().Cond, start)
-	j.trace("cond", cond.Context)
-	j.trace("uncond", uncond.Context)
-	// 3. The schedule.
+	// The schedule, and the UNet and VAE compiled in the background while
+	// the text encoders run.
 	table := modelTable(m)
 	sigmas, err := sample.SigmasFor(smp, sched, p.Steps, sample.ScheduleParams{Table: table, SDXL: m.UNet.ADMInChannels > 0}, false)
 	if err != nil {
@@ -318,6 +339,20 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	if p.Eta != nil {
 		opt.Eta = *p.Eta
 	}
+	if !p.Hires.Enable && p.CFGScale != 1 {
+		_, linear := sample.LinearSteps(smp, sigmas, opt)
+		go j.precompile(p.BatchSize, h, w, j.deviceLoop() && linear)
+	}
+	cd := j.conditioner(p)
+	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
+	if err != nil {
+		return nil, err
+	}
+	j.cond = cd
+	cond, uncond := conds.First()
+	j.since(&j.stat().Cond, start)
+	j.trace("cond", cond.Context)
+	j.trace("uncond", uncond.Context)
 	var hp *hiresPass
 	if p.Hires.Enable {
 		if hp, err = newHiresPass(j, &p, table); err != nil {
@@ -359,7 +394,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		// 5. Sample.
 		d := j.newDenoiser(table, h, w, p.CFGScale, conds, p.BatchSize)
 		cb := j.stepCallback(ctx, b*p.BatchSize, total)
-		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, x, sigmas, opt, noise, cb)
+		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, d, x, sigmas, opt, noise, cb)
 		if err != nil {
 			return results, err
 		}
@@ -389,6 +424,19 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		}
 	}
 	return results, nil
+}
+
+// deviceLoop says whether the job's linear samplers run on the device.
+func (j Job) deviceLoop() bool { return DeviceSteps && !j.HostLoop }
+
+// precompile compiles the UNet step and the decoder of n images of h x w
+// latents in the background (model.Precompile), for prompts of one
+// 77-token chunk, the common case; a longer prompt compiles its own UNet
+// graph when it runs. A failure here is left to the real call to report.
+func (j Job) precompile(n, h, w int, step bool) {
+	if err := j.Model.Precompile(n, h, w, 77, step); err != nil {
+		slog.Debug("precompile failed", "err", err)
+	}
 }
 
 // modelTable returns the model's discrete sigmas: from the checkpoint's

@@ -72,24 +72,30 @@ func runLinear(name string, d Denoiser, x []float32, sigmas []float64, steps []L
 		if st.P != 0 && prev == nil {
 			return nil, fmt.Errorf("sample: %s: step %d weighs a previous prediction the first step has not got", name, i)
 		}
-		for j := range x {
-			// Zero coefficients are skipped, not multiplied: the step to
-			// sigma 0 returns den exactly, whatever x holds.
-			v := st.D * float64(den[j])
-			if st.X != 0 {
-				v += st.X * float64(x[j])
-			}
-			if st.P != 0 {
-				v += st.P * float64(prev[j])
-			}
-			if st.N != 0 {
-				v += st.N * float64(z[j])
-			}
-			x[j] = float32(v)
-		}
+		st.Apply(x, den, prev, z)
 		prev = den
 	}
 	return r.done(x)
+}
+
+// Apply sets x to the step's update X*x + D*den + P*prev + N*noise,
+// computed in float64 and rounded to float32. Zero coefficients are
+// skipped, not multiplied (prev and noise may then be nil): the step to
+// sigma 0 returns den exactly, whatever x holds.
+func (st LinearStep) Apply(x, den, prev, noise []float32) {
+	for j := range x {
+		v := st.D * float64(den[j])
+		if st.X != 0 {
+			v += st.X * float64(x[j])
+		}
+		if st.P != 0 {
+			v += st.P * float64(prev[j])
+		}
+		if st.N != 0 {
+			v += st.N * float64(noise[j])
+		}
+		x[j] = float32(v)
+	}
 }
 
 // eulerSteps is Euler without churn: x + (x - den)/sigma * (next - sigma)

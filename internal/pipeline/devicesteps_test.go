@@ -1,0 +1,96 @@
+package pipeline_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"sdgo/internal/pipeline"
+	"sdgo/internal/sample"
+)
+
+// TestDeviceLoopMatchesHostLoop runs txt2img with the sampler loop on the
+// device (latents kept there, pipeline's sampleOnDevice) and on the host
+// for the linear samplers, with prompt editing (the conditioning changes
+// mid-loop) and with AND weights (steps the device call cannot serve, which
+// go through the host inside the device loop). The latents must agree
+// within float32 rounding, every step must reach the callback in order
+// with the same denoised latents, and the device loop must have run the
+// steps it could.
+func TestDeviceLoopMatchesHostLoop(t *testing.T) {
+	if !pipeline.DeviceSteps {
+		t.Skip("SDGO_DEVICE_STEPS=0")
+	}
+	pool, tok := tinyPool(t, 1)
+	for _, tc := range []struct {
+		sampler, prompt string
+		deviceSteps     int // of 4, per image batch
+	}{
+		{"Euler a", "a red house by the sea", 4},
+		{"Euler", "a [red:blue:0.5] house", 4},
+		{"DPM++ 2M", "a red house by the sea", 4},
+		{"DPM++ 2M SDE", "a red house by the sea", 4},
+		{"DPM++ 2M", "a red house AND a boat:0.5", 0},
+	} {
+		t.Run(tc.sampler+"/"+tc.prompt, func(t *testing.T) {
+			p := pipeline.Params{Prompt: tc.prompt, NegativePrompt: "blurry", Width: 64, Height: 64, Steps: 4,
+				CFGScale: 7, Sampler: tc.sampler, Seed: 11, BatchSize: 2, BatchCount: 1}
+			run := func(host bool) (latent []float32, dens [][]float32, st pipeline.Stats) {
+				m := <-pool
+				defer func() { pool <- m }()
+				job := pipeline.Job{Model: m, Tok: tok, Stats: &st, HostLoop: host,
+					Trace: func(name string, v []float32) {
+						if name == "x_final" {
+							latent = v
+						}
+					},
+					OnStep: func(_, _ int, s sample.Step) {
+						if s.Index != len(dens) {
+							t.Errorf("host %v: callback for step %d after %d steps", host, s.Index, len(dens))
+						}
+						den := s.Denoised
+						if den == nil && s.Fetch != nil {
+							var err error
+							if _, den, err = s.Fetch(); err != nil {
+								t.Errorf("host %v: fetch at step %d: %v", host, s.Index, err)
+							}
+						}
+						dens = append(dens, den)
+					}}
+				if _, err := pipeline.Txt2Img(context.Background(), job, p); err != nil {
+					t.Fatal(err)
+				}
+				return latent, dens, st
+			}
+			want, wantDens, hostSt := run(true)
+			got, gotDens, devSt := run(false)
+			if hostSt.DeviceSteps != 0 || devSt.DeviceSteps != tc.deviceSteps {
+				t.Errorf("steps run on the device: host loop %d, device loop %d, want 0 and %d", hostSt.DeviceSteps, devSt.DeviceSteps, tc.deviceSteps)
+			}
+			if len(gotDens) != len(wantDens) || len(gotDens) != p.Steps {
+				t.Fatalf("callbacks: device loop %d, host loop %d, want %d", len(gotDens), len(wantDens), p.Steps)
+			}
+			for i := range wantDens {
+				if d := maxRelDiff(gotDens[i], wantDens[i]); d > 1e-4 {
+					t.Errorf("step %d: denoised latents differ by %g (relative)", i, d)
+				}
+			}
+			if d := maxRelDiff(got, want); d > 1e-4 {
+				t.Errorf("final latents differ by %g (relative)", d)
+			}
+		})
+	}
+}
+
+// maxRelDiff is max |a-b| / max(1, max |b|).
+func maxRelDiff(a, b []float32) float64 {
+	if len(a) != len(b) || len(a) == 0 {
+		return math.Inf(1)
+	}
+	var d, size float64
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
+		size = max(size, math.Abs(float64(b[i])))
+	}
+	return d / max(1, size)
+}

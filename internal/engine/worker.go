@@ -208,13 +208,6 @@ func (e *Engine) generate(ctx context.Context, j *Job, r Request, l *Loaded) err
 // step records one sampling step of batch b (of n, bs images each).
 func (j *Job) step(b, n, bs int, s sample.Step, h, w int) {
 	lat := s.Denoised
-	if lat == nil && s.Fetch != nil {
-		// The latents are on the device; the next step is already queued,
-		// so copying these waits for this step only.
-		if _, den, err := s.Fetch(); err == nil {
-			lat = den
-		}
-	}
 	if lat == nil {
 		lat = s.X
 	}

@@ -34,8 +34,8 @@ type deviceStep struct {
 // serve (no CFG, AND parts, cond and uncond of other lengths: see
 // Denoiser.guided) goes through d.Denoise on the host. Noise is drawn on the
 // host in the sampler's order. The callback of step i runs once step i+1 is
-// queued; its Step carries no latents, but Fetch copies them (waiting for
-// step i only). It returns the final latents.
+// queued (copying its latents to the host then waits for step i only, while
+// the device runs step i+1). It returns the final latents.
 func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) (out []float32, err error) {
 	n := len(x0) / (d.LatentC * d.H * d.W)
 	shape := []int{n, d.LatentC, d.H, d.W}
@@ -57,14 +57,17 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, sigmas
 		if cb == nil {
 			return nil
 		}
-		st := sample.Step{Index: s.i, Total: len(steps), Sigma: s.sigma, SigmaHat: s.sigma,
-			Fetch: func() (x, den []float32, err error) {
-				if x, err = s.x.Float32s(); err == nil {
-					den, err = s.den.Float32s()
-				}
-				return x, den, err
-			}}
-		if err := cb(st); err != nil {
+		// The next step is queued already: copying these waits for this
+		// one only, and the device keeps working meanwhile.
+		x, err := s.x.Float32s()
+		if err != nil {
+			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
+		}
+		den, err := s.den.Float32s()
+		if err != nil {
+			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
+		}
+		if err := cb(sample.Step{Index: s.i, Total: len(steps), Sigma: s.sigma, SigmaHat: s.sigma, X: x, Denoised: den}); err != nil {
 			return fmt.Errorf("pipeline: sample: stopped at step %d: %w", s.i, err)
 		}
 		return nil

@@ -26,10 +26,6 @@ type Step struct {
 	SigmaHat float64 // the sigma the model was evaluated at (differs with s_churn)
 	X        []float32
 	Denoised []float32
-	// Fetch, set where X and Denoised are nil because the latents stay on
-	// the device (a GPU sampling loop), copies them to the host; it is
-	// valid during the callback only.
-	Fetch func() (x, denoised []float32, err error)
 }
 
 // Callback receives every step; a non-nil error stops the sampler, which

@@ -51,6 +51,14 @@ type Size struct{ W, H int }
 // zeroes an empty one, as webui does).
 func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error) {
 	m := c.Model
+	if m.Family == checkpoint.SDXL && negative && text == "" {
+		// What the encoders would give is zeroed below: skip them (two
+		// encoder calls, about 10 ms on a GPU). One 77-token chunk, as
+		// the chunker makes of an empty prompt.
+		w := TextWidth(m)
+		pooled := make([]float32, m.UNet.ADMInChannels-len(sdxlVector(nil, size)))
+		return Cond{Context: make([]float32, 77*w), Tokens: 77, Width: w, Y: sdxlVector(pooled, size)}, nil
+	}
 	emphasis, err := ParseEmphasis(c.Emphasis)
 	if err != nil {
 		return Cond{}, fmt.Errorf("pipeline: encode prompt: %w", err)
@@ -106,10 +114,6 @@ func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error
 	ctx := concatChannels(parts, tokens)
 	cond := Cond{Context: ctx, Tokens: tokens, Width: width}
 	if m.Family == checkpoint.SDXL {
-		if negative && text == "" {
-			clear(cond.Context)
-			pooled = make([]float32, len(pooled))
-		}
 		cond.Y = sdxlVector(pooled, size)
 	}
 	return cond, nil

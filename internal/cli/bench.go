@@ -85,7 +85,8 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		*o.f = f
 	}
 	start := time.Now()
-	m, err := model.Load(*mf.model, model.Options{Backend: *mf.backend, DType: *mf.dtype, VAE: *mf.vae, Prediction: *mf.prediction})
+	m, err := model.Load(*mf.model, model.Options{Backend: *mf.backend, DType: *mf.dtype, VAE: *mf.vae, Prediction: *mf.prediction,
+		Images: max(*batch/2, *images)})
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ type modelFlags struct {
 	backend, dtype                    *string
 	ti                                *tiFlags   // --embeddings-dir (embeddings.go)
 	lora                              *loraFlags // --lora-dir (lora.go)
+	images                            int        // the batch size the command runs (sizes the GPU memory reserve)
 }
 
 func addModelFlags(fs *flag.FlagSet, e *Env) *modelFlags {
@@ -53,7 +54,7 @@ func (f *modelFlags) load(stderr interface{ Write([]byte) (int, error) }) (*mode
 		return nil, nil, usagef("--model %s: no such file or folder; give the path of a .safetensors or .ckpt checkpoint or a diffusers folder (or set SDGO_MODEL)", *f.model)
 	}
 	start := time.Now()
-	m, err := model.Load(*f.model, model.Options{Backend: *f.backend, DType: *f.dtype, VAE: *f.vae, Prediction: *f.prediction})
+	m, err := model.Load(*f.model, model.Options{Backend: *f.backend, DType: *f.dtype, VAE: *f.vae, Prediction: *f.prediction, Images: f.images})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -121,6 +122,7 @@ func runTxt2Img(ctx context.Context, e *Env, args []string) error {
 	if err := p.Validate(); err != nil {
 		return usageError{err}
 	}
+	mf.images = p.BatchSize
 	m, tok, err := mf.load(e.Stderr)
 	if err != nil {
 		return err

@@ -134,6 +134,7 @@ func runImg2Img(ctx context.Context, e *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	mf.images = p.BatchSize
 	m, tok, err := mf.load(e.Stderr)
 	if err != nil {
 		return err

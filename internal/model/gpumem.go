@@ -31,14 +31,16 @@ import (
 // SDGO_XLA_PREALLOCATE=0/1 switches the preallocation.
 
 // gpuReserve is the GPU memory worth keeping in the allocator's pool for a
-// model: its networks' weights in dtypeSize bytes each, plus room for the
-// activations of one image at the family's native size (320 MiB at 512x512,
-// four times that for SDXL's 1024x1024). Measured working sets at batch 1
-// (H100, f16, cuda_async without a reserve): SD 1.5 512x512 2.2 GiB for
-// 2.0 GiB of weights, SDXL 1024x1024 7.8 GiB for 6.5 GiB. Larger images and
+// model run on batches of images: its networks' weights in dtypeSize bytes
+// each, plus room for the activations of one image at the family's native
+// size (320 MiB at 512x512, four times that for SDXL's 1024x1024) and 1.25
+// times that for each further image of a batch. Measured working sets
+// (H100, f16): SD 1.5 512x512 2.2 GiB at batch 1 for 2.0 GiB of weights,
+// 4.8 GiB at batch 8; SDXL 1024x1024 7.8 GiB for 6.5 GiB. Larger images and
 // batches still work; what exceeds the reserve is returned to CUDA after
-// each call (SD 1.5 batch 8: 7% slower than BFC, at 5.6 instead of 8.6 GiB).
-func gpuReserve(ck *checkpoint.Checkpoint, dtypeSize int) int64 {
+// each call, which costs time (SD 1.5 batch 8 with the batch-1 reserve: 7%
+// slower than BFC, at 5.6 instead of 8.6 GiB).
+func gpuReserve(ck *checkpoint.Checkpoint, dtypeSize, images int) int64 {
 	var n int64
 	for _, name := range ck.Names() {
 		if !isNetworkKey(name) {
@@ -48,10 +50,11 @@ func gpuReserve(ck *checkpoint.Checkpoint, dtypeSize int) int64 {
 			n += int64(ti.NumElements())
 		}
 	}
-	activations := int64(320 << 20)
+	perImage := int64(320 << 20)
 	if f := ck.Family(); f == checkpoint.SDXL || f == checkpoint.SDXLRefiner {
-		activations *= 4
+		perImage *= 4
 	}
+	activations := perImage + perImage*5/4*int64(max(images, 1)-1)
 	return n*int64(dtypeSize) + activations
 }
 

@@ -92,11 +92,17 @@ func TestGPUReserve(t *testing.T) {
 	if nets == 0 || nets == all {
 		t.Fatalf("network elements %d of %d: the tiny model has schedule buffers outside the networks", nets, all)
 	}
-	if got, want := gpuReserve(ck, 2), 2*nets+320<<20; got != want {
+	if got, want := gpuReserve(ck, 2, 1), 2*nets+320<<20; got != want {
 		t.Errorf("f16 reserve %d, want %d", got, want)
 	}
-	if d := gpuReserve(ck, 4) - gpuReserve(ck, 2); d != 2*nets {
+	if got, want := gpuReserve(ck, 2, 0), gpuReserve(ck, 2, 1); got != want {
+		t.Errorf("f16 reserve for 0 images %d, want batch 1's %d", got, want)
+	}
+	if d := gpuReserve(ck, 4, 1) - gpuReserve(ck, 2, 1); d != 2*nets {
 		t.Errorf("f32 - f16 reserve = %d, want %d", d, 2*nets)
+	}
+	if d := gpuReserve(ck, 2, 8) - gpuReserve(ck, 2, 1); d != 7*400<<20 {
+		t.Errorf("batch 8 - batch 1 reserve = %d, want 7 x 400 MiB", d)
 	}
 	for _, tc := range []struct {
 		key string

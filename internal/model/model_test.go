@@ -1,6 +1,7 @@
 package model
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -145,5 +146,21 @@ func TestRunnerFallsBackFromFusedAttention(t *testing.T) {
 	}
 	if got, _ := Float32s(out[0]); len(got) != len(x) {
 		t.Fatalf("%d outputs, want %d", len(got), len(x))
+	}
+}
+
+// TestXLAFlagDefaults checks that sdgo's XLA flags are added to XLA_FLAGS
+// and that a flag the user set is left as it is.
+func TestXLAFlagDefaults(t *testing.T) {
+	for _, tc := range []struct{ before, want string }{
+		{"", "--xla_disable_hlo_passes=dot-merger"},
+		{"--xla_dump_to=/tmp/x", "--xla_dump_to=/tmp/x --xla_disable_hlo_passes=dot-merger"},
+		{"--xla_disable_hlo_passes=fusion", "--xla_disable_hlo_passes=fusion"},
+	} {
+		t.Setenv("XLA_FLAGS", tc.before)
+		xlaPasses()
+		if got := os.Getenv("XLA_FLAGS"); got != tc.want {
+			t.Errorf("XLA_FLAGS %q: got %q, want %q", tc.before, got, tc.want)
+		}
 	}
 }

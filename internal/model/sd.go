@@ -26,6 +26,9 @@ type Options struct {
 	Prediction string          // "eps" or "v" to override detection ("" = detect)
 	Hints      json.RawMessage // architecture facts not visible in shapes ({"unet":..,"text":..,"vae":..})
 	Logger     *slog.Logger    // where detection decisions are logged (nil = discard)
+	// Images is the batch size the model will mostly run (0 = 1): on a
+	// GPU it sizes the memory the allocator keeps between calls.
+	Images int
 }
 
 // TextEncoder is one text encoder of a model and how the pipeline must use it.
@@ -111,7 +114,7 @@ func Load(path string, opt Options) (*Model, error) {
 	}
 	var reserve int64
 	if strings.HasPrefix(spec, "xla:") {
-		reserve = gpuReserve(ck, dt.Size())
+		reserve = gpuReserve(ck, dt.Size(), opt.Images)
 	}
 	backend, err := openBackend(spec, reserve)
 	if err != nil {

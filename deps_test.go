@@ -12,7 +12,7 @@ import (
 // shared/docs/STYLE.md section 4.
 var layer = map[string]int{
 	"fixture": 1, "safetensors": 0, "pickle": 0, "tokenizer": 0, "prompt": 0, "infotext": 0, "imagefile": 1,
-	"cudnn": 0, "nn": 1, "sample": 1, "checkpoint": 1,
+	"cudnn": 0, "xlaasync": 0, "nn": 1, "sample": 1, "checkpoint": 1,
 	"clip": 2, "unet": 2, "vae": 2, "lora": 2, "modelstore": 2, "embedding": 1,
 	"model":    3,
 	"pipeline": 4, "verify": 5, "engine": 5,
@@ -37,6 +37,7 @@ var forbidden = []struct {
 	{"vae", "sdgo/internal/model", "model builds on vae, not the reverse"},
 	{"nn", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},
 	{"cudnn", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend; cudnn reaches the XLA backend's nodes by reflection"},
+	{"xlaasync", "github.com/gomlx/", "xlaasync reaches the XLA backend's plugin by reflection"},
 	{"clip", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},
 	{"unet", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},
 	{"vae", "github.com/gomlx/gomlx/backends/", "only model opens a GoMLX backend"},

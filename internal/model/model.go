@@ -15,6 +15,7 @@ import (
 
 	"sdgo/internal/cudnn"
 	"sdgo/internal/nn"
+	"sdgo/internal/xlaasync"
 )
 
 // Runner holds one backend, the weights of one checkpoint as GoMLX
@@ -27,6 +28,7 @@ type Runner struct {
 	loader  *loader
 
 	im2col bool // convolutions as matrix products (the pure-Go backend)
+	async  bool // cached graphs run without waiting for the device (xlaasync)
 
 	mu    sync.Mutex
 	execs map[string]*context.Exec
@@ -57,7 +59,11 @@ func NewRunner(backend backends.Backend, src Source, dtype dtypes.DType) *Runner
 	l := &loader{src: src, dtype: dtype}
 	ctx.SetLoader(l)
 	im2col := strings.HasPrefix(backend.Name(), "go") || strings.Contains(backend.Description(), "Simple Go")
-	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, im2col: im2col, execs: map[string]*context.Exec{},
+	async, err := xlaasync.Install(backend)
+	if err != nil {
+		slog.Debug("executions wait for the device", "err", err)
+	}
+	return &Runner{backend: backend, ctx: ctx, dtype: dtype, loader: l, im2col: im2col, async: async, execs: map[string]*context.Exec{},
 		fast: map[string]*fastGraph{}, shapes: map[string]map[string]bool{}, maxGraphs: 16}
 }
 
@@ -135,7 +141,7 @@ func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor, execute b
 		r.execs[key] = exec
 	}
 	if fg := r.fast[fk]; fg != nil {
-		if perr := catch(func() { out, err = fg.run(r.backend, inputs) }); perr != nil {
+		if perr := catch(func() { out, err = fg.run(r.backend, inputs, r.async) }); perr != nil {
 			return nil, fmt.Errorf("model: %s: %w", key, perr)
 		}
 		if err != nil {
@@ -238,8 +244,10 @@ func (r *Runner) newFastGraph(g *Graph, nIn int) *fastGraph {
 	return fg
 }
 
-// run executes the graph with the caller's inputs and the cached weights.
-func (fg *fastGraph) run(backend backends.Backend, inputs []*tensors.Tensor) ([]*tensors.Tensor, error) {
+// run executes the graph with the caller's inputs and the cached weights;
+// with async it returns as soon as the execution is queued (the outputs'
+// readers wait for them on the device or when copying them out).
+func (fg *fastGraph) run(backend backends.Backend, inputs []*tensors.Tensor, async bool) (out []*tensors.Tensor, err error) {
 	bufs := make([]backends.Buffer, len(fg.buffers))
 	copy(bufs, fg.buffers)
 	for i, t := range inputs {
@@ -249,7 +257,11 @@ func (fg *fastGraph) run(backend backends.Backend, inputs []*tensors.Tensor) ([]
 		}
 		bufs[i] = b
 	}
-	return fg.g.RunWithBuffers(bufs, fg.donate, 0), nil
+	if !async {
+		return fg.g.RunWithBuffers(bufs, fg.donate, 0), nil
+	}
+	xlaasync.NoWait(func() { out = fg.g.RunWithBuffers(bufs, fg.donate, 0) })
+	return out, nil
 }
 
 // Float32s copies an output tensor's values; graphs return Float32 outputs.

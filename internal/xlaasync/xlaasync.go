@@ -1,0 +1,194 @@
+// Package xlaasync lets sdgo queue executions on GoMLX's XLA backend
+// without waiting for them to finish.
+//
+// go-xla 0.1.4 waits on every execution's completion event before
+// returning its output buffers, so each UNet call of a sampling loop starts
+// only after the host has seen the previous one end: the GPU idles while
+// the host returns, runs the sampler's bookkeeping and launches the next
+// call's first kernels. PJRT itself executes asynchronously (outputs carry
+// their own readiness; a later execution or copy that reads them waits on
+// the device). This package gives go-xla a copy of the plugin's PJRT API
+// table whose event-await entry skips the wait while the calling thread is
+// inside NoWait; every other wait (host-to-device and device-to-host copies,
+// events awaited outside NoWait) goes to the plugin as before. It reaches
+// GoMLX's and go-xla's unexported fields by reflection; Install reports
+// whether they are where this code expects them, and the tests pin that.
+package xlaasync
+
+/*
+#include <stdlib.h>
+#include <string.h>
+
+typedef void *(*sdgo_await_fn)(void *);
+
+static sdgo_await_fn sdgo_plugin_await;
+static __thread int sdgo_no_wait;
+
+// sdgo_await is the table's PJRT_Event_Await: no wait inside NoWait.
+static void *sdgo_await(void *args) {
+	if (sdgo_no_wait) {
+		return NULL;
+	}
+	return sdgo_plugin_await(args);
+}
+
+// sdgo_install copies the API table (size bytes, or the table's own
+// struct_size if larger) with the await entry at offset off replaced.
+static void *sdgo_install(void *api, size_t size, size_t off) {
+	size_t own = *(size_t *)api;
+	if (own > size) {
+		size = own;
+	}
+	void *table = malloc(size);
+	if (table == NULL) {
+		return NULL;
+	}
+	memcpy(table, api, size);
+	sdgo_plugin_await = *(sdgo_await_fn *)((char *)api + off);
+	*(sdgo_await_fn *)((char *)table + off) = sdgo_await;
+	return table;
+}
+
+static void sdgo_set_no_wait(int v) { sdgo_no_wait = v; }
+
+// For the tests (see fakeAPI).
+static int sdgo_fake_awaits;
+static void *sdgo_fake_await(void *args) { sdgo_fake_awaits++; return args; }
+static void *sdgo_fake_table[4];
+static void *sdgo_fake_api(void) {
+	sdgo_fake_table[0] = (void *)sizeof(sdgo_fake_table);
+	sdgo_fake_table[2] = (void *)sdgo_fake_await;
+	return sdgo_fake_table;
+}
+static int sdgo_fake_count(void) { return sdgo_fake_awaits; }
+static void *sdgo_call_await(void *table, size_t off, void *args) {
+	return (*(sdgo_await_fn *)((char *)table + off))(args);
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// awaitField is the PJRT_Api member this package replaces.
+const awaitField = "PJRT_Event_Await"
+
+var (
+	mu        sync.Mutex
+	installed = map[uintptr]bool{} // plugins (by address) given the table
+	plugins   int
+)
+
+// Install gives the PJRT plugin behind backend (a *xla.Backend of GoMLX)
+// the API table that NoWait needs; other backends are left alone and get
+// false. It installs once per plugin and returns true when NoWait applies.
+// SDGO_ASYNC=0 turns it off.
+func Install(backend any) (bool, error) {
+	if os.Getenv("SDGO_ASYNC") == "0" {
+		return false, nil
+	}
+	v := reflect.ValueOf(backend)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Type().String() != "xla.Backend" {
+		return false, nil
+	}
+	plugin, err := field(v.Elem(), "plugin")
+	if err != nil {
+		return false, err
+	}
+	if plugin.Kind() != reflect.Pointer || plugin.IsNil() {
+		return false, fmt.Errorf("xlaasync: the backend has no plugin")
+	}
+	api, err := field(plugin.Elem(), "api")
+	if err != nil {
+		return false, err
+	}
+	off, size, err := layout(api.Type())
+	if err != nil {
+		return false, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	key := plugin.Pointer()
+	if installed[key] {
+		return true, nil
+	}
+	if plugins > 0 {
+		// One replaced await per process: a second plugin keeps waiting.
+		return false, nil
+	}
+	if api.IsNil() {
+		return false, fmt.Errorf("xlaasync: the plugin has no API table")
+	}
+	table := installTable(api.UnsafePointer(), size, off)
+	if table == nil {
+		return false, errors.New("xlaasync: out of memory copying the API table")
+	}
+	api.Set(reflect.NewAt(api.Type().Elem(), table))
+	installed[key] = true
+	plugins++
+	return true, nil
+}
+
+// layout returns the offset of the await entry and the size of the
+// PJRT_Api struct that apiType (go-xla's *C.PJRT_Api) points to.
+func layout(apiType reflect.Type) (off, size uintptr, err error) {
+	if apiType.Kind() != reflect.Pointer || apiType.Elem().Kind() != reflect.Struct {
+		return 0, 0, fmt.Errorf("xlaasync: the plugin's API is a %s, not a pointer to a struct", apiType)
+	}
+	st := apiType.Elem()
+	f, ok := st.FieldByName(awaitField)
+	if !ok || f.Type.Kind() != reflect.Pointer || f.Offset == 0 {
+		return 0, 0, fmt.Errorf("xlaasync: %s has no %s function pointer", st, awaitField)
+	}
+	first := st.Field(0)
+	if first.Offset != 0 || first.Type.Size() != unsafe.Sizeof(uintptr(0)) {
+		return 0, 0, fmt.Errorf("xlaasync: %s does not open with its struct_size", st)
+	}
+	return f.Offset, st.Size(), nil
+}
+
+// installTable copies the API table at api with the await entry at off
+// replaced (nil when out of memory).
+func installTable(api unsafe.Pointer, size, off uintptr) unsafe.Pointer {
+	return C.sdgo_install(api, C.size_t(size), C.size_t(off))
+}
+
+// fakeAPI, fakeAwaits and callAwait serve the tests (test files cannot use
+// cgo): a fake table {struct_size, f0, await, f2} whose await counts its
+// calls and returns its argument, and a call through a table's await.
+func fakeAPI() unsafe.Pointer { return C.sdgo_fake_api() }
+func fakeAwaits() int         { return int(C.sdgo_fake_count()) }
+func callAwait(table unsafe.Pointer, off uintptr, arg unsafe.Pointer) unsafe.Pointer {
+	return C.sdgo_call_await(table, C.size_t(off), arg)
+}
+
+// NoWait runs fn with the waits for executions' completion skipped on
+// this thread: executions fn starts return as soon as they are queued.
+// fn must only launch executions (no host-to-device or device-to-host
+// copies, whose waits would be skipped too).
+func NoWait(fn func()) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	C.sdgo_set_no_wait(1)
+	defer C.sdgo_set_no_wait(0)
+	fn()
+}
+
+// field reads the unexported field name of the struct v.
+func field(v reflect.Value, name string) (reflect.Value, error) {
+	if v.Kind() != reflect.Struct {
+		return reflect.Value{}, fmt.Errorf("xlaasync: %s is not a struct", v.Type())
+	}
+	f := v.FieldByName(name)
+	if !f.IsValid() {
+		return reflect.Value{}, fmt.Errorf("xlaasync: %s has no field %q", v.Type(), name)
+	}
+	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem(), nil
+}

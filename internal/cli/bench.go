@@ -45,6 +45,7 @@ type benchRecord struct {
 	SamplingMS       float64 `json:"sampling_ms,omitempty"`
 	UNetMS           float64 `json:"unet_ms,omitempty"`
 	SamplerPerStepMS float64 `json:"sampler_overhead_per_step_ms,omitempty"` // sampling minus UNet calls, per step
+	DeviceSteps      int     `json:"device_steps,omitempty"`                 // steps run with the latents on the device (queued, not timed one by one)
 	BetweenMS        float64 `json:"between_calls_ms,omitempty"`             // sum of the gaps between consecutive UNet calls
 	MaxBetweenMS     float64 `json:"max_between_calls_ms,omitempty"`         // the longest such gap
 	DecodeMS         float64 `json:"decode_ms,omitempty"`
@@ -128,8 +129,13 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 		if wt == "txt2img" {
 			rec.PerSecond = float64(rec.Batch) * 1000 / rec.MedianMS
 			fmt.Fprintf(e.Stdout, "txt2img %d image(s) per call: %.2f images/s\n", rec.Batch, rec.PerSecond)
-			fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms\n",
-				rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS)
+			if rec.DeviceSteps > 0 {
+				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each), decode %.1f ms, png %.1f ms\n",
+					rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS)
+			} else {
+				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms\n",
+					rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS)
+			}
 		}
 		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
 			wt, rec.Family, rec.DType, rec.Batch, w, h, rec.MedianMS, rec.MinMS, rec.Iters, rec.FirstCallMS, rec.WeightsMS, rec.WeightsMiB)
@@ -315,7 +321,11 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 		_, err = imagefile.EncodePNGs(imgs, texts) // as the server encodes a batch
 		rec.PNGMS = ms(time.Since(t))
 		rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.DecodeMS = ms(st.Cond), ms(st.Sampling), ms(st.UNet), ms(st.Decode)
-		rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)
+		rec.DeviceSteps = st.DeviceSteps
+		rec.SamplerPerStepMS = 0
+		if st.DeviceSteps == 0 {
+			rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)
+		}
 		rec.BetweenMS, rec.MaxBetweenMS = ms(st.Between), ms(st.MaxBetween)
 		return err
 	}, nil

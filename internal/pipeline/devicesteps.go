@@ -36,7 +36,7 @@ type deviceStep struct {
 // host in the sampler's order. The callback of step i runs once step i+1 is
 // queued (copying its latents to the host then waits for step i only, while
 // the device runs step i+1). It returns the final latents.
-func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) (out []float32, err error) {
+func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback) (out []float32, err error) {
 	n := len(x0) / (d.LatentC * d.H * d.W)
 	shape := []int{n, d.LatentC, d.H, d.W}
 	x, err := model.NewLatents(x0, shape)
@@ -54,16 +54,17 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, sigmas
 	}()
 	report := func(s *deviceStep) error {
 		defer s.x.Free()
-		if cb == nil {
-			return nil
-		}
 		// The next step is queued already: copying these waits for this
-		// one only, and the device keeps working meanwhile.
-		x, err := s.x.Float32s()
+		// one only, and the device keeps working meanwhile. Without a
+		// callback the copy still bounds the queue to two steps.
+		den, err := s.den.Float32s()
 		if err != nil {
 			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
 		}
-		den, err := s.den.Float32s()
+		if cb == nil {
+			return nil
+		}
+		x, err := s.x.Float32s()
 		if err != nil {
 			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
 		}

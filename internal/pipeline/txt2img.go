@@ -265,7 +265,7 @@ func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, de
 	var out []float32
 	var err error
 	if steps, ok := sample.LinearSteps(smp, sigmas, opt); ok && dev != nil && dev.Step != nil {
-		out, err = sampleOnDevice(dev, steps, x, sigmas, opt, noise, cb)
+		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb)
 	} else {
 		out, err = smp.Func(den, x, sigmas, opt, noise, cb)
 	}

@@ -59,28 +59,16 @@ func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error
 		pooled := make([]float32, m.UNet.ADMInChannels-len(sdxlVector(nil, size)))
 		return Cond{Context: make([]float32, 77*w), Tokens: 77, Width: w, Y: sdxlVector(pooled, size)}, nil
 	}
-	emphasis, err := ParseEmphasis(c.Emphasis)
+	emphasis, spans, err := c.spans(text)
 	if err != nil {
-		return Cond{}, fmt.Errorf("pipeline: encode prompt: %w", err)
-	}
-	spans := []prompt.Span{{Text: text, Weight: 1}}
-	if emphasis != EmphasisNone {
-		spans = prompt.ParseAttention(text)
+		return Cond{}, err
 	}
 	c.brackets = c.brackets || strings.ContainsAny(text, "([")
 	var parts [][]float32
 	var width, tokens int
 	var pooled []float32
 	for i, te := range m.Text {
-		tok := c.Tok
-		if te.OpenCLIP() {
-			tok = tok.WithNormalizer(tokenizer.NormalizeOpenAI)
-		}
-		ch := prompt.NewChunker(te.PadID)
-		if f := c.finder(i, tok.Encode); f != nil {
-			ch.Embeddings = f
-		}
-		chunks := ch.Chunks(spans, tok.Encode)
+		chunks := c.chunks(i, spans)
 		rows := make([][]int, len(chunks))
 		var mult []float64
 		var vecs []model.InputVectors
@@ -117,6 +105,43 @@ func (c *Conditioner) Encode(text string, negative bool, size Size) (Cond, error
 		cond.Y = sdxlVector(pooled, size)
 	}
 	return cond, nil
+}
+
+// spans parses text's attention syntax under the emphasis mode.
+func (c *Conditioner) spans(text string) (string, []prompt.Span, error) {
+	emphasis, err := ParseEmphasis(c.Emphasis)
+	if err != nil {
+		return "", nil, fmt.Errorf("pipeline: encode prompt: %w", err)
+	}
+	if emphasis == EmphasisNone {
+		return emphasis, []prompt.Span{{Text: text, Weight: 1}}, nil
+	}
+	return emphasis, prompt.ParseAttention(text), nil
+}
+
+// chunks splits spans into the 77-token chunks of text encoder i.
+func (c *Conditioner) chunks(i int, spans []prompt.Span) []prompt.Chunk {
+	te := c.Model.Text[i]
+	tok := c.Tok
+	if te.OpenCLIP() {
+		tok = tok.WithNormalizer(tokenizer.NormalizeOpenAI)
+	}
+	ch := prompt.NewChunker(te.PadID)
+	if f := c.finder(i, tok.Encode); f != nil {
+		ch.Embeddings = f
+	}
+	return ch.Chunks(spans, tok.Encode)
+}
+
+// Tokens is the context length Encode gives text (77 per chunk) without
+// running a text encoder. For a prompt with scheduling or AND syntax it
+// counts the whole text, which can overstate the longest part's length.
+func (c *Conditioner) Tokens(text string) (int, error) {
+	_, spans, err := c.spans(text)
+	if err != nil {
+		return 0, err
+	}
+	return 77 * len(c.chunks(0, spans)), nil
 }
 
 // concatChannels joins per-encoder [tokens, w_i] tensors into

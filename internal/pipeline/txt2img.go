@@ -339,11 +339,11 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	if p.Eta != nil {
 		opt.Eta = *p.Eta
 	}
+	cd := j.conditioner(p)
 	if !p.Hires.Enable && p.CFGScale != 1 {
 		_, linear := sample.LinearSteps(smp, sigmas, opt)
-		go j.precompile(p.BatchSize, h, w, j.deviceLoop() && linear)
+		j.precompile(cd, p, h, w, j.deviceLoop() && linear)
 	}
-	cd := j.conditioner(p)
 	conds, err := cd.EncodeSchedules(p.Prompt, p.NegativePrompt, Size{p.Width, p.Height}, ScheduleSteps(smp, p.Steps))
 	if err != nil {
 		return nil, err
@@ -429,14 +429,23 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 // deviceLoop says whether the job's linear samplers run on the device.
 func (j Job) deviceLoop() bool { return DeviceSteps && !j.HostLoop }
 
-// precompile compiles the UNet step and the decoder of n images of h x w
-// latents in the background (model.Precompile), for prompts of one
-// 77-token chunk, the common case; a longer prompt compiles its own UNet
-// graph when it runs. A failure here is left to the real call to report.
-func (j Job) precompile(n, h, w int, step bool) {
-	if err := j.Model.Precompile(n, h, w, 77, step); err != nil {
-		slog.Debug("precompile failed", "err", err)
+// precompile starts compiling, in the background, the UNet step and the
+// decoder of p.BatchSize images of h x w latents for the prompts' token
+// count (model.Precompile), while the caller runs the text encoders. A
+// failure is left to the real call to report.
+func (j Job) precompile(cd *Conditioner, p Params, h, w int, step bool) {
+	tokens, err := cd.Tokens(p.Prompt)
+	if err != nil {
+		return
 	}
+	if neg, err := cd.Tokens(p.NegativePrompt); err == nil {
+		tokens = max(tokens, neg)
+	}
+	go func() {
+		if err := j.Model.Precompile(p.BatchSize, h, w, tokens, step); err != nil {
+			slog.Debug("precompile failed", "err", err)
+		}
+	}()
 }
 
 // modelTable returns the model's discrete sigmas: from the checkpoint's

@@ -463,20 +463,26 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 		}
 		inputs = append(inputs, m.inputs.get(y, []int{b, m.UNet.ADMInChannels}))
 	}
-	cfg := m.UNet
-	res, err := m.nets[netUNet].Run("unet", func(s *nn.Scope, in []*Node) []*Node {
+	res, err := m.nets[netUNet].Run("unet", m.unetGraph(), inputs...)
+	if err != nil {
+		return nil, err
+	}
+	defer free(res...)
+	return Float32s(res[0])
+}
+
+// unetGraph is RunUNet's graph; its inputs are x, t, context and, for
+// SDXL, y.
+func (m *Model) unetGraph() GraphFn {
+	cfg, hasY := m.UNet, m.UNet.ADMInChannels > 0
+	return func(s *nn.Scope, in []*Node) []*Node {
 		var yn *Node
 		if hasY {
 			yn = s.Cast(in[3])
 		}
 		out := unet.Forward(s.In(strings.TrimSuffix(checkpoint.PrefixUNet, ".")), cfg, s.Cast(in[0]), in[1], s.Cast(in[2]), yn)
 		return []*Node{ConvertDType(out, dtypes.Float32)}
-	}, inputs...)
-	if err != nil {
-		return nil, err
 	}
-	defer free(res...)
-	return Float32s(res[0])
 }
 
 // Guidance is classifier-free guidance folded into a UNet call (see

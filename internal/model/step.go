@@ -145,32 +145,49 @@ func (m *Model) guidedGraph() GraphFn {
 }
 
 // Precompile compiles, in parallel, the graphs of a txt2img job of n
-// images with latents h x w and prompts of tokens tokens (77 per chunk):
-// the CFG UNet call (RunGuidedStep's with step, else RunGuidedUNet's) and
-// the VAE decoder. It returns once both are compiled. A job that starts it
-// in the background while its text encoders run (they have their own
-// runner) reaches its first step with the UNet compiled or compiling and
-// finds the decoder ready at the end; Runs with other shapes compile as
-// usual.
-func (m *Model) Precompile(n, h, w, tokens int, step bool) error {
+// images with latents h x w whose prompt and negative prompt have contexts
+// of cond and uncond tokens (77 per chunk): the VAE decoder, and the UNet
+// calls the job makes. Equal lengths make one CFG call a step
+// (RunGuidedStep's graph with step, else RunGuidedUNet's); different ones
+// make two plain calls (RunUNet at each length), as webui runs them. It
+// returns once all are compiled. A job that starts it in the background
+// while its text encoders run (they have their own runner) reaches its
+// first step with the UNet compiled or compiling and finds the decoder
+// ready at the end; Runs with other shapes compile as usual.
+func (m *Model) Precompile(n, h, w, cond, uncond int, step bool) error {
 	zeros := func(dims ...int) *tensors.Tensor { return tensors.FromShape(shapes.Make(dtypes.Float32, dims...)) }
 	lat := []int{n, m.UNet.InChannels, h, w}
-	var unetIn []*tensors.Tensor
-	key, fn := "unet_guided", m.guidedGraph()
-	if step {
-		key, fn = "unet_step", m.stepGraph()
-		unetIn = []*tensors.Tensor{zeros(lat...), zeros(8), zeros(2 * n), zeros(lat...), zeros(lat...), zeros(2*n, tokens, m.UNet.ContextDim)}
-	} else {
-		unetIn = []*tensors.Tensor{zeros(lat...), zeros(4), zeros(2 * n), zeros(2*n, tokens, m.UNet.ContextDim)}
+	type call struct {
+		key    string
+		fn     GraphFn
+		inputs []*tensors.Tensor
 	}
-	if m.UNet.ADMInChannels > 0 {
-		unetIn = append(unetIn, zeros(2*n, m.UNet.ADMInChannels))
+	var calls []call
+	withY := func(in []*tensors.Tensor, b int) []*tensors.Tensor {
+		if m.UNet.ADMInChannels > 0 {
+			in = append(in, zeros(b, m.UNet.ADMInChannels))
+		}
+		return in
+	}
+	switch {
+	case cond != uncond:
+		for _, l := range []int{cond, uncond} {
+			calls = append(calls, call{"unet", m.unetGraph(), withY([]*tensors.Tensor{zeros(lat...), zeros(n), zeros(n, l, m.UNet.ContextDim)}, n)})
+		}
+	case step:
+		calls = append(calls, call{"unet_step", m.stepGraph(), withY([]*tensors.Tensor{zeros(lat...), zeros(8), zeros(2 * n), zeros(lat...), zeros(lat...), zeros(2*n, cond, m.UNet.ContextDim)}, 2*n)})
+	default:
+		calls = append(calls, call{"unet_guided", m.guidedGraph(), withY([]*tensors.Tensor{zeros(lat...), zeros(4), zeros(2 * n), zeros(2*n, cond, m.UNet.ContextDim)}, 2*n)})
 	}
 	vaeIn := zeros(n, 4, h, w)
-	defer free(append(unetIn, vaeIn)...)
+	defer free(vaeIn)
 	errs := make(chan error, 1)
 	go func() { errs <- m.nets[netVAE].Precompile("vae_decode", m.decodeGraph(), vaeIn) }()
-	err := m.nets[netUNet].Precompile(key, fn, unetIn...)
+	var err error
+	for _, c := range calls {
+		err = errors.Join(err, m.nets[netUNet].Precompile(c.key, c.fn, c.inputs...))
+		free(c.inputs...)
+	}
 	return errors.Join(err, <-errs)
 }
 

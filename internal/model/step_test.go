@@ -150,7 +150,7 @@ func TestGuidedStepRejectsMismatchedInputs(t *testing.T) {
 func TestPrecompileThenRun(t *testing.T) {
 	m := testutil.Fixtures(t)
 	pre, plain := loadTiny(t, m), loadTiny(t, m)
-	if err := pre.Precompile(1, 8, 8, 77, true); err != nil {
+	if err := pre.Precompile(1, 8, 8, 77, 77, true); err != nil {
 		t.Fatal(err)
 	}
 	count := func() (n int) {
@@ -164,7 +164,7 @@ func TestPrecompileThenRun(t *testing.T) {
 	if got := count(); got != 2 {
 		t.Fatalf("after Precompile: %d compiled graphs, want 2 (UNet step, decoder)", got)
 	}
-	if err := pre.Precompile(1, 8, 8, 77, true); err != nil {
+	if err := pre.Precompile(1, 8, 8, 77, 77, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := count(); got != 2 {
@@ -212,4 +212,46 @@ func maxAbsDiff(a, b []float32) float64 {
 		d = max(d, math.Abs(float64(a[i])-float64(b[i])))
 	}
 	return d
+}
+
+// TestPrecompileUnequalPrompts checks Precompile for a prompt and a
+// negative prompt of different lengths: the two plain UNet calls (one per
+// length, as the pipeline then runs them) and the decoder, and RunUNet
+// finds them compiled and gives what a model without Precompile gives.
+func TestPrecompileUnequalPrompts(t *testing.T) {
+	m := testutil.Fixtures(t)
+	pre, plain := loadTiny(t, m), loadTiny(t, m)
+	if err := pre.Precompile(1, 8, 8, 154, 77, true); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		for _, r := range pre.nets {
+			for _, s := range r.shapes {
+				n += len(s)
+			}
+		}
+		return n
+	}
+	if got := count(); got != 3 {
+		t.Fatalf("after Precompile: %d compiled graphs, want 3 (UNet at 154 and 77 tokens, decoder)", got)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	x := randSlice(rng, 4*8*8)
+	for _, l := range []int{154, 77} {
+		ctx := randSlice(rng, l*32)
+		got, err := pre.RunUNet(x, []int{1, 4, 8, 8}, []float32{400}, ctx, []int{1, l, 32}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := plain.RunUNet(x, []int{1, 4, 8, 8}, []float32{400}, ctx, []int{1, l, 32}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%d tokens: the precompiled graph differs by %g", l, maxAbsDiff(got, want))
+		}
+	}
+	if got := count(); got != 3 {
+		t.Errorf("after the runs: %d compiled graphs, want 3", got)
+	}
 }

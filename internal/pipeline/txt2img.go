@@ -429,20 +429,21 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 // deviceLoop says whether the job's linear samplers run on the device.
 func (j Job) deviceLoop() bool { return DeviceSteps && !j.HostLoop }
 
-// precompile starts compiling, in the background, the UNet step and the
+// precompile starts compiling, in the background, the UNet calls and the
 // decoder of p.BatchSize images of h x w latents for the prompts' token
-// count (model.Precompile), while the caller runs the text encoders. A
+// counts (model.Precompile), while the caller runs the text encoders. A
 // failure is left to the real call to report.
 func (j Job) precompile(cd *Conditioner, p Params, h, w int, step bool) {
-	tokens, err := cd.Tokens(p.Prompt)
+	cond, err := cd.Tokens(p.Prompt)
 	if err != nil {
 		return
 	}
-	if neg, err := cd.Tokens(p.NegativePrompt); err == nil {
-		tokens = max(tokens, neg)
+	uncond, err := cd.Tokens(p.NegativePrompt)
+	if err != nil {
+		return
 	}
 	go func() {
-		if err := j.Model.Precompile(p.BatchSize, h, w, tokens, step); err != nil {
+		if err := j.Model.Precompile(p.BatchSize, h, w, cond, uncond, step); err != nil {
 			slog.Debug("precompile failed", "err", err)
 		}
 	}()

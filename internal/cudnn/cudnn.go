@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"unsafe"
+	"weak"
 
 	"github.com/gomlx/go-xla/pkg/stablehlo"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -45,6 +46,9 @@ var disabled atomic.Bool
 // emitted counts the fused attention calls put into graphs.
 var emitted atomic.Int64
 
+// fusedGraphs holds (weakly) the graphs that have a fused attention call.
+var fusedGraphs sync.Map // weak.Pointer[graph.Graph] -> struct{}
+
 func init() { disabled.Store(os.Getenv("SDGO_FMHA") == "0") }
 
 // Disable turns the fused path off for the rest of the process.
@@ -57,6 +61,17 @@ func Enabled() bool { return !disabled.Load() }
 // far: a caller that sees it grow while building a graph that then fails to
 // compile can Disable the path and build again.
 func Emitted() int64 { return emitted.Load() }
+
+// UsedIn reports whether fused attention was put into graph g: a caller
+// whose new graph fails to compile can then Disable the path and build
+// again, whatever other graphs were built meanwhile.
+func UsedIn(g *graph.Graph) bool {
+	if g == nil {
+		return false
+	}
+	_, ok := fusedGraphs.Load(weak.Make(g))
+	return ok
+}
 
 // Eligible reports whether attention over q [B, Lq, heads*d] (with k and v
 // [B, Lk, heads*d]) can use the fused kernel: the graph runs on XLA's CUDA
@@ -101,6 +116,7 @@ func Attention(q, k, v *graph.Node, scale float64) *graph.Node {
 	// created after q, k and v, so its statement may use them.
 	place := graph.TransposeAllAxes(q, 0, 2, 1, 3)
 	emitted.Add(1)
+	fusedGraphs.Store(weak.Make(q.Graph()), struct{}{})
 	if err := rewrite(place, []*graph.Node{q, k, v}, backendConfig(b, h, lq, lk, scale, q.DType())); err != nil {
 		panic(fmt.Errorf("cudnn: fused attention: %w", err))
 	}

@@ -37,7 +37,8 @@ type Runner struct {
 	// at most maxGraphs per key.
 	shapes    map[string]map[string]bool
 	maxGraphs int
-	released  bool // its graphs and weights are freed: calls fail
+	released  bool   // its graphs and weights are freed: calls fail
+	built     *Graph // the graph the current call built, if it built one
 }
 
 // fastGraph is a compiled graph with the device buffers of the weights it
@@ -101,9 +102,9 @@ func (r *Runner) do(key string, fn GraphFn, inputs []*tensors.Tensor, execute bo
 	if r.released {
 		return nil, fmt.Errorf("model: %s: the model is closed or its weights were replaced", key)
 	}
-	fused := cudnn.Emitted()
+	r.built = nil
 	out, err = r.run(key, fn, inputs, execute)
-	if err != nil && cudnn.Enabled() && cudnn.Emitted() != fused {
+	if err != nil && cudnn.Enabled() && cudnn.UsedIn(r.built) {
 		// The graph just built used cuDNN's fused attention and failed:
 		// build it again with plain attention, for the rest of the process.
 		slog.Warn("cuDNN fused attention failed; using plain attention", "graph", key, "err", err)
@@ -130,6 +131,7 @@ func (r *Runner) run(key string, fn GraphFn, inputs []*tensors.Tensor, execute b
 	if !ok {
 		dtype := r.dtype
 		exec, err = context.NewExec(r.backend, r.ctx, func(ctx *context.Context, in []*Node) []*Node {
+			r.built = in[0].Graph() // r.mu is held: builds run inside r.run
 			s := nn.NewScope(ctx.Reuse(), in[0].Graph(), dtype)
 			s.Im2Col = r.im2col
 			return fn(s, in)

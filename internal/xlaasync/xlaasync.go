@@ -32,18 +32,20 @@ static void *sdgo_await(void *args) {
 	return sdgo_plugin_await(args);
 }
 
-// sdgo_install copies the API table (size bytes, or the table's own
-// struct_size if larger) with the await entry at offset off replaced.
+// sdgo_install copies the API table (its own struct_size bytes, in a
+// block of at least size, zeroed beyond) with the await entry at offset
+// off replaced; NULL when the table is too short to have it or memory is
+// short.
 static void *sdgo_install(void *api, size_t size, size_t off) {
 	size_t own = *(size_t *)api;
-	if (own > size) {
-		size = own;
+	if (off + sizeof(sdgo_await_fn) > own) {
+		return NULL;
 	}
-	void *table = malloc(size);
+	void *table = calloc(1, own > size ? own : size);
 	if (table == NULL) {
 		return NULL;
 	}
-	memcpy(table, api, size);
+	memcpy(table, api, own);
 	sdgo_plugin_await = *(sdgo_await_fn *)((char *)api + off);
 	*(sdgo_await_fn *)((char *)table + off) = sdgo_await;
 	return table;
@@ -128,7 +130,7 @@ func Install(backend any) (bool, error) {
 	}
 	table := installTable(api.UnsafePointer(), size, off)
 	if table == nil {
-		return false, errors.New("xlaasync: out of memory copying the API table")
+		return false, errors.New("xlaasync: the plugin's API table has no event-await entry (or memory is short)")
 	}
 	api.Set(reflect.NewAt(api.Type().Elem(), table))
 	installed[key] = true

@@ -62,6 +62,9 @@ func TestAwaitSkippedOnlyInNoWait(t *testing.T) {
 	if got := callAwait(api, off, arg); got != arg {
 		t.Errorf("the original table's await changed")
 	}
+	if installTable(api, 4*unsafe.Sizeof(uintptr(0)), 4*unsafe.Sizeof(uintptr(0))) != nil {
+		t.Errorf("an await entry past the table's struct_size was installed")
+	}
 }
 
 // TestInstallLeavesOtherBackendsAlone checks that anything but GoMLX's XLA

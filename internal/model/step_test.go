@@ -153,14 +153,7 @@ func TestPrecompileThenRun(t *testing.T) {
 	if err := pre.Precompile(1, 8, 8, 77, 77, true); err != nil {
 		t.Fatal(err)
 	}
-	count := func() (n int) {
-		for _, r := range pre.nets {
-			for _, s := range r.shapes {
-				n += len(s)
-			}
-		}
-		return n
-	}
+	count := func() int { return compiledGraphs(pre) }
 	if got := count(); got != 2 {
 		t.Fatalf("after Precompile: %d compiled graphs, want 2 (UNet step, decoder)", got)
 	}
@@ -203,6 +196,16 @@ func TestPrecompileThenRun(t *testing.T) {
 	}
 }
 
+// compiledGraphs counts the graphs m's runners have compiled.
+func compiledGraphs(m *Model) (n int) {
+	for _, r := range m.nets {
+		for _, s := range r.shapes {
+			n += len(s)
+		}
+	}
+	return n
+}
+
 func maxAbsDiff(a, b []float32) float64 {
 	if len(a) != len(b) {
 		return math.Inf(1)
@@ -224,14 +227,7 @@ func TestPrecompileUnequalPrompts(t *testing.T) {
 	if err := pre.Precompile(1, 8, 8, 154, 77, true); err != nil {
 		t.Fatal(err)
 	}
-	count := func() (n int) {
-		for _, r := range pre.nets {
-			for _, s := range r.shapes {
-				n += len(s)
-			}
-		}
-		return n
-	}
+	count := func() int { return compiledGraphs(pre) }
 	if got := count(); got != 3 {
 		t.Fatalf("after Precompile: %d compiled graphs, want 3 (UNet at 154 and 77 tokens, decoder)", got)
 	}

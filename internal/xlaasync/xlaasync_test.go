@@ -13,6 +13,9 @@ import (
 // event-await entry.
 func TestInternalsAvailable(t *testing.T) {
 	bt := reflect.TypeOf(xla.Backend{})
+	if bt.String() != "xla.Backend" {
+		t.Fatalf("GoMLX's XLA backend type is %s; Install looks for xla.Backend", bt)
+	}
 	pf, ok := bt.FieldByName("plugin")
 	if !ok || pf.Type.Kind() != reflect.Pointer {
 		t.Fatalf("xla.Backend has no plugin pointer")

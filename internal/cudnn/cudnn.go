@@ -43,9 +43,6 @@ const Target = "__cudnn$fmhaSoftmax"
 // attention; cuDNN's needs an Ampere or newer GPU).
 var disabled atomic.Bool
 
-// emitted counts the fused attention calls put into graphs.
-var emitted atomic.Int64
-
 // fusedGraphs holds (weakly) the graphs that have a fused attention call.
 var fusedGraphs sync.Map // weak.Pointer[graph.Graph] -> struct{}
 
@@ -56,11 +53,6 @@ func Disable() { disabled.Store(true) }
 
 // Enabled reports whether the fused path may be used.
 func Enabled() bool { return !disabled.Load() }
-
-// Emitted returns how many fused attention calls were put into graphs so
-// far: a caller that sees it grow while building a graph that then fails to
-// compile can Disable the path and build again.
-func Emitted() int64 { return emitted.Load() }
 
 // UsedIn reports whether fused attention was put into graph g: a caller
 // whose new graph fails to compile can then Disable the path and build
@@ -115,7 +107,6 @@ func Attention(q, k, v *graph.Node, scale float64) *graph.Node {
 	// (with the physical layout [B, Lq, H, D], see resultLayouts), and is
 	// created after q, k and v, so its statement may use them.
 	place := graph.TransposeAllAxes(q, 0, 2, 1, 3)
-	emitted.Add(1)
 	fusedGraphs.Store(weak.Make(q.Graph()), struct{}{})
 	if err := rewrite(place, []*graph.Node{q, k, v}, backendConfig(b, h, lq, lk, scale, q.DType())); err != nil {
 		panic(fmt.Errorf("cudnn: fused attention: %w", err))

@@ -290,14 +290,6 @@ func (r *Runner) LoadStats() LoadStats {
 	return r.loader.stats
 }
 
-// Close frees the compiled graphs and the backend with the weights it holds
-// on the device (a model switch on a GPU would otherwise keep both models'
-// weights). The runner must not be used afterwards.
-func (r *Runner) Close() {
-	r.release()
-	_ = catch(r.backend.Finalize)
-}
-
 // release frees the compiled graphs and the weights' device buffers but
 // keeps the backend, for a runner replaced by another on the same backend.
 func (r *Runner) release() {

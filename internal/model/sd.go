@@ -290,8 +290,10 @@ func parseHints(raw json.RawMessage) map[string]json.RawMessage {
 	return out
 }
 
-// Close releases the compiled graphs, the device memory and the
-// checkpoint. The model must not be used afterwards.
+// Close releases the compiled graphs, the backend with the weights it
+// holds on the device (a model switch on a GPU would otherwise keep both
+// models' weights) and the checkpoint. The model must not be used
+// afterwards.
 func (m *Model) Close() error {
 	if m.nets[netUNet] != nil {
 		for _, r := range m.nets {

@@ -455,17 +455,13 @@ func (m *Model) RunUNet(x []float32, xShape []int, t []float32, context []float3
 		return nil, fmt.Errorf("model: unet: x shape %v and context shape %v, want [B,C,H,W] and [B,L,D]", xShape, ctxShape)
 	}
 	b := xShape[0]
+	cond, err := m.conditioning("unet", b, context, ctxShape, y)
+	if err != nil {
+		return nil, err
+	}
 	xt, tt := tensors.FromFlatDataAndDimensions(x, xShape...), tensors.FromFlatDataAndDimensions(t, b)
 	defer free(xt, tt)
-	inputs := []*tensors.Tensor{xt, tt, m.inputs.get(context, ctxShape)}
-	hasY := m.UNet.ADMInChannels > 0
-	if hasY {
-		if len(y) != b*m.UNet.ADMInChannels {
-			return nil, fmt.Errorf("model: unet: y has %d values, want %d x %d", len(y), b, m.UNet.ADMInChannels)
-		}
-		inputs = append(inputs, m.inputs.get(y, []int{b, m.UNet.ADMInChannels}))
-	}
-	res, err := m.nets[netUNet].Run("unet", m.unetGraph(), inputs...)
+	res, err := m.nets[netUNet].Run("unet", m.unetGraph(), append([]*tensors.Tensor{xt, tt}, cond...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -494,6 +490,26 @@ type Guidance struct {
 	CIn, A, B, Scale float64
 }
 
+// coefficients are the guidance as the guided graphs read it: c_in, A, B
+// and B*Scale.
+func (g Guidance) coefficients() []float32 {
+	return []float32{float32(g.CIn), float32(g.A), float32(g.B), float32(g.B * g.Scale)}
+}
+
+// conditioning returns a UNet call's conditioning inputs for a batch of b:
+// the context and, for SDXL, y [b, ADM], each kept on the device while the
+// caller passes the same slice (inputCache). what names the call in errors.
+func (m *Model) conditioning(what string, b int, context []float32, ctxShape []int, y []float32) ([]*tensors.Tensor, error) {
+	in := []*tensors.Tensor{m.inputs.get(context, ctxShape)}
+	if adm := m.UNet.ADMInChannels; adm > 0 {
+		if len(y) != b*adm {
+			return nil, fmt.Errorf("model: %s: y has %d values, want %d x %d", what, len(y), b, adm)
+		}
+		in = append(in, m.inputs.get(y, []int{b, adm}))
+	}
+	return in, nil
+}
+
 // RunGuidedUNet is one classifier-free-guidance step on the device: x
 // [n, C, H, W] (unscaled latents) is scaled by c_in and run twice in one
 // batch, against the first n rows of context [2n, L, D] (and y [2n, ADM]
@@ -506,18 +522,14 @@ func (m *Model) RunGuidedUNet(x []float32, xShape []int, g Guidance, t []float32
 		return nil, fmt.Errorf("model: guided unet: x shape %v, %d timesteps and context shape %v, want [n,C,H,W], 2n and [2n,L,D]", xShape, len(t), ctxShape)
 	}
 	n := xShape[0]
-	coef := []float32{float32(g.CIn), float32(g.A), float32(g.B), float32(g.B * g.Scale)}
-	xt, ct, tt := tensors.FromFlatDataAndDimensions(x, xShape...), tensors.FromFlatDataAndDimensions(coef, 4), tensors.FromFlatDataAndDimensions(t, 2*n)
-	defer free(xt, ct, tt)
-	inputs := []*tensors.Tensor{xt, ct, tt, m.inputs.get(context, ctxShape)}
-	hasY := m.UNet.ADMInChannels > 0
-	if hasY {
-		if len(y) != 2*n*m.UNet.ADMInChannels {
-			return nil, fmt.Errorf("model: guided unet: y has %d values, want %d x %d", len(y), 2*n, m.UNet.ADMInChannels)
-		}
-		inputs = append(inputs, m.inputs.get(y, []int{2 * n, m.UNet.ADMInChannels}))
+	cond, err := m.conditioning("guided unet", 2*n, context, ctxShape, y)
+	if err != nil {
+		return nil, err
 	}
-	res, err := m.nets[netUNet].Run("unet_guided", m.guidedGraph(), inputs...)
+	coef := g.coefficients()
+	xt, ct, tt := tensors.FromFlatDataAndDimensions(x, xShape...), tensors.FromFlatDataAndDimensions(coef, len(coef)), tensors.FromFlatDataAndDimensions(t, 2*n)
+	defer free(xt, ct, tt)
+	res, err := m.nets[netUNet].Run("unet_guided", m.guidedGraph(), append([]*tensors.Tensor{xt, ct, tt}, cond...)...)
 	if err != nil {
 		return nil, err
 	}

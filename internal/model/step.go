@@ -81,8 +81,11 @@ func (m *Model) RunGuidedStep(x, prev *Latents, noise []float32, g Guidance, c S
 	if (c.P != 0) != (prev != nil && prev.t != nil) {
 		return nil, nil, fmt.Errorf("model: guided step: previous latents given %v with coefficient %g", prev != nil, c.P)
 	}
-	coef := []float32{float32(g.CIn), float32(g.A), float32(g.B), float32(g.B * g.Scale),
-		float32(c.X), float32(c.D), float32(c.P), float32(c.N)}
+	cond, err := m.conditioning("guided step", 2*n, context, ctxShape, y)
+	if err != nil {
+		return nil, nil, err
+	}
+	coef := append(g.coefficients(), float32(c.X), float32(c.D), float32(c.P), float32(c.N))
 	ct, tt := tensors.FromFlatDataAndDimensions(coef, len(coef)), tensors.FromFlatDataAndDimensions(t, 2*n)
 	owned := []*tensors.Tensor{ct, tt}
 	// The graph always reads prev and noise; where a coefficient is 0 the
@@ -99,15 +102,7 @@ func (m *Model) RunGuidedStep(x, prev *Latents, noise []float32, g Guidance, c S
 		owned = append(owned, zt)
 	}
 	defer free(owned...)
-	inputs := []*tensors.Tensor{x.t, ct, tt, pt, zt, m.inputs.get(context, ctxShape)}
-	hasY := m.UNet.ADMInChannels > 0
-	if hasY {
-		if len(y) != 2*n*m.UNet.ADMInChannels {
-			return nil, nil, fmt.Errorf("model: guided step: y has %d values, want %d x %d", len(y), 2*n, m.UNet.ADMInChannels)
-		}
-		inputs = append(inputs, m.inputs.get(y, []int{2 * n, m.UNet.ADMInChannels}))
-	}
-	res, err := m.nets[netUNet].Run("unet_step", m.stepGraph(), inputs...)
+	res, err := m.nets[netUNet].Run("unet_step", m.stepGraph(), append([]*tensors.Tensor{x.t, ct, tt, pt, zt}, cond...)...)
 	if err != nil {
 		return nil, nil, err
 	}

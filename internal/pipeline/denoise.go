@@ -133,13 +133,19 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 	step := d.Calls
 	d.Calls++
 	conds, parts, unconds, key := d.compose(step)
-	n := len(d.Cond)
-	if d.Sched != nil {
-		n = len(d.Sched)
-	}
+	n := d.images()
 	per := d.LatentC * d.H * d.W
 	if len(x) != n*per {
 		return nil, fmt.Errorf("pipeline: denoise: latent has %d values, want %d images x %d", len(x), n, per)
+	}
+	if d.Guided != nil {
+		gc, ok, err := d.guidedFor(conds, parts, unconds, key, sigma)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return d.Guided(x, []int{n, d.LatentC, d.H, d.W}, gc.g, gc.t, gc.bc.ctx, gc.ctxShape(), gc.bc.y)
+		}
 	}
 	cin := 1 / math.Sqrt(sigma*sigma+1)
 	t := float32(d.Table.SigmaToT(sigma))
@@ -148,20 +154,11 @@ func (d *Denoiser) Denoise(x []float32, sigma float64) ([]float32, error) {
 		simple = simple && p.weight == 1
 	}
 	useCFG := unconds != nil && (d.Scale != 1 || !simple)
+	a, b := d.coefficients(sigma)
 	// The UNet input, scaled by c_in, in one reused buffer: the cond batch
 	// (each image's latent once per AND part), then with CFG the uncond
 	// batch (each image once). UNet functions copy their input, so the
 	// buffer is free again when they return.
-	a, b := d.coefficients(sigma)
-	if d.Guided != nil {
-		gc, ok, err := d.guided(step, sigma)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return d.Guided(x, []int{n, d.LatentC, d.H, d.W}, gc.g, gc.t, gc.bc.ctx, gc.ctxShape(), gc.bc.y)
-		}
-	}
 	nc := len(parts) * per
 	size := nc
 	if useCFG {
@@ -246,12 +243,14 @@ func (gc guidedCall) ctxShape() []int { return []int{len(gc.t), gc.bc.l, gc.bc.w
 // call on the device (RunGuidedUNet, RunGuidedStep), or ok=false when the
 // step needs the general path: no CFG, AND parts or weights, or cond and
 // uncond of different token counts.
-func (d *Denoiser) guided(step int, sigma float64) (gc guidedCall, ok bool, err error) {
+func (d *Denoiser) guided(step int, sigma float64) (guidedCall, bool, error) {
 	conds, parts, unconds, key := d.compose(step)
-	n := len(d.Cond)
-	if d.Sched != nil {
-		n = len(d.Sched)
-	}
+	return d.guidedFor(conds, parts, unconds, key, sigma)
+}
+
+// guidedFor is guided for a step's composition (compose).
+func (d *Denoiser) guidedFor(conds []Cond, parts []part, unconds []Cond, key string, sigma float64) (gc guidedCall, ok bool, err error) {
+	n := d.images()
 	if unconds == nil || d.Scale == 1 || len(parts) != n || padTokens(conds) != padTokens(unconds) {
 		return gc, false, nil
 	}
@@ -268,6 +267,14 @@ func (d *Denoiser) guided(step int, sigma float64) (gc guidedCall, ok bool, err 
 	gc.g = model.Guidance{CIn: 1 / math.Sqrt(sigma*sigma+1), A: a, B: b, Scale: d.Scale}
 	gc.t = d.timesteps(float32(d.Table.SigmaToT(sigma)), 2*n)
 	return gc, true, nil
+}
+
+// images is the number of images the denoiser serves.
+func (d *Denoiser) images() int {
+	if d.Sched != nil {
+		return len(d.Sched)
+	}
+	return len(d.Cond)
 }
 
 // coefficients returns a and b with denoised = a*x + b*model_output for

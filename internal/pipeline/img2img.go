@@ -260,10 +260,7 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 		// The inpainting model's extra channels go through the plain call.
 		d.UNet, d.Guided, d.Step = concatUNet(d.UNet, in.imageCond, n), nil, nil
 	}
-	den, dev := sample.Denoiser(d.Denoise), d
-	if in.imageCond != nil {
-		dev = nil
-	}
+	den, dev := sample.Denoiser(d.Denoise), d // dev: the device loop, where d.Step serves it
 	if in.keep != nil {
 		dev = nil
 		den = func(x []float32, sigma float64) ([]float32, error) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"sdgo/internal/imagefile"
 	"sdgo/internal/model"
 	"sdgo/internal/pipeline"
+	"sdgo/internal/sample"
 )
 
 func init() {
@@ -233,22 +235,20 @@ func stepsCall(m *model.Model, chain bool, n, h, w, steps int) (func() error, er
 	}
 	ts := make([]float32, 2*n)
 	g := model.Guidance{CIn: 0.1, A: 1, B: -10, Scale: 7}
-	sc := model.StepCoefficients{X: 0.9, D: 0.1}
+	st := sample.LinearStep{X: 0.9, D: 0.1}
+	sc := model.StepCoefficients{X: st.X, D: st.D}
 	return func() error {
 		for i := range ts {
 			ts[i] = 500
 		}
 		if !chain {
-			x := x0
+			x := slices.Clone(x0)
 			for range steps {
 				den, err := m.RunGuidedUNet(x, shape, g, ts, ctx, []int{2 * n, 77, ctxW}, y)
 				if err != nil {
 					return err
 				}
-				for i := range den {
-					den[i] = float32(sc.X)*x[i] + float32(sc.D)*den[i]
-				}
-				x = den
+				st.Apply(x, den, nil, nil)
 			}
 			return nil
 		}

@@ -73,6 +73,15 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		}
 		return nil
 	}
+	// flush runs the callback of the step still pending.
+	flush := func() error {
+		if pending == nil {
+			return nil
+		}
+		p := pending
+		pending = nil
+		return report(p)
+	}
 	for i, st := range steps {
 		var z []float32
 		if st.Draw {
@@ -106,14 +115,10 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: sample: step %d: %w", i, err)
 		}
-		if pending != nil {
-			p := pending
-			pending = nil
-			if err := report(p); err != nil {
-				next.Free()
-				den.Free()
-				return nil, err
-			}
+		if err := flush(); err != nil {
+			next.Free()
+			den.Free()
+			return nil, err
 		}
 		// x stays for this step's callback; the previous prediction is
 		// no longer needed once this step is queued.
@@ -121,12 +126,8 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		prev.Free()
 		prev, x = den, next
 	}
-	if pending != nil {
-		p := pending
-		pending = nil
-		if err := report(p); err != nil {
-			return nil, err
-		}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	if opt.Stats != nil {
 		opt.Stats.NFE = len(steps)

@@ -61,7 +61,8 @@ func ScheduleSteps(smp sample.Sampler, steps int) int {
 // EncodeSchedules conditions a job's prompts for steps schedule steps (see
 // ScheduleSteps): the positive prompt is split on AND, each part expanded
 // with prompt.Schedule; the negative prompt is only scheduled. Each
-// distinct text is encoded once, so equal texts share their slices.
+// distinct text is encoded once, so equal texts share their slices, and
+// all of them in one call per text encoder.
 func (c *Conditioner) EncodeSchedules(positive, negative string, size Size, steps int) (ImageConds, error) {
 	return c.EncodeSchedulesWith(positive, negative, size, prompt.ScheduleOptions{Steps: steps})
 }
@@ -73,8 +74,8 @@ func (c *Conditioner) EncodeSchedulesWith(positive, negative string, size Size, 
 	// the text encoder (webui cuts them out first; negative prompts keep
 	// their text).
 	positive = withoutNetworks(positive)
-	return buildSchedules(positive, negative, o, func(text string, negative bool) (Cond, error) {
-		return c.Encode(text, negative, size)
+	return buildSchedules(positive, negative, o, func(texts []condText) ([]Cond, error) {
+		return c.encodeTexts(texts, size)
 	})
 }
 
@@ -89,43 +90,56 @@ func HiresSchedule(firstSmp sample.Sampler, firstSteps int, hiresSmp sample.Samp
 	return prompt.ScheduleOptions{Steps: ScheduleSteps(firstSmp, firstSteps), HiresSteps: ScheduleSteps(hiresSmp, hiresSteps)}
 }
 
-// buildSchedules is EncodeSchedulesWith with the text encoder as a function.
-func buildSchedules(positive, negative string, o prompt.ScheduleOptions, encode func(text string, negative bool) (Cond, error)) (ImageConds, error) {
-	var ic ImageConds
-	seen := map[string]Cond{}
-	for _, part := range prompt.SplitAND(positive) {
-		s, err := encodeSchedule(part.Text, false, o, seen, encode)
-		if err != nil {
-			return ImageConds{}, err
-		}
-		ic.Parts = append(ic.Parts, WeightedSchedule{Weight: part.Weight, Sched: s})
-	}
-	if len(ic.Parts) == 0 { // cannot happen: SplitAND returns at least one part
+// buildSchedules is EncodeSchedulesWith with the text encoder as a
+// function, which it calls once with every distinct text of the job (the
+// positive parts' in order of first use, then the negative prompt's).
+func buildSchedules(positive, negative string, o prompt.ScheduleOptions, encode func([]condText) ([]Cond, error)) (ImageConds, error) {
+	// 1. Schedule every AND part and the negative prompt.
+	parts := prompt.SplitAND(positive)
+	if len(parts) == 0 { // cannot happen: SplitAND returns at least one part
 		return ImageConds{}, fmt.Errorf("pipeline: encode prompt: no parts in %q", positive)
 	}
-	u, err := encodeSchedule(negative, true, o, map[string]Cond{}, encode)
+	scheds := make([][]prompt.Scheduled, len(parts)+1) // the last is the negative prompt's
+	for k := range scheds {
+		text := negative
+		if k < len(parts) {
+			text = parts[k].Text
+		}
+		s, err := prompt.ScheduleWith(text, o)
+		if err != nil {
+			return ImageConds{}, fmt.Errorf("pipeline: encode prompt: %w", err)
+		}
+		scheds[k] = s
+	}
+	// 2. Encode the distinct texts (a negative text is distinct from the
+	// same positive one: SDXL zeroes an empty negative).
+	index := map[condText]int{}
+	var texts []condText
+	for k, s := range scheds {
+		for _, e := range s {
+			t := condText{e.Prompt, k == len(parts)}
+			if _, ok := index[t]; !ok {
+				index[t] = len(texts)
+				texts = append(texts, t)
+			}
+		}
+	}
+	conds, err := encode(texts)
 	if err != nil {
 		return ImageConds{}, err
 	}
-	ic.Uncond = u
-	return ic, nil
-}
-
-func encodeSchedule(text string, negative bool, o prompt.ScheduleOptions, seen map[string]Cond, encode func(string, bool) (Cond, error)) (CondSchedule, error) {
-	sched, err := prompt.ScheduleWith(text, o)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: encode prompt: %w", err)
-	}
-	out := make(CondSchedule, 0, len(sched))
-	for _, e := range sched {
-		cd, ok := seen[e.Prompt]
-		if !ok {
-			if cd, err = encode(e.Prompt, negative); err != nil {
-				return nil, err
-			}
-			seen[e.Prompt] = cd
+	// 3. Each schedule entry takes its text's conditioning.
+	sched := func(k int) CondSchedule {
+		out := make(CondSchedule, 0, len(scheds[k]))
+		for _, e := range scheds[k] {
+			out = append(out, ScheduledCond{EndStep: e.EndStep, Cond: conds[index[condText{e.Prompt, k == len(parts)}]]})
 		}
-		out = append(out, ScheduledCond{EndStep: e.EndStep, Cond: cd})
+		return out
 	}
-	return out, nil
+	var ic ImageConds
+	for k, part := range parts {
+		ic.Parts = append(ic.Parts, WeightedSchedule{Weight: part.Weight, Sched: sched(k)})
+	}
+	ic.Uncond = sched(len(parts))
+	return ic, nil
 }

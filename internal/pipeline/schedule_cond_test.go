@@ -9,16 +9,20 @@ import (
 	"sdgo/internal/sample"
 )
 
-// fakeEncode conditions a text as a 2-token, 1-wide context whose values
-// name the text, so a fake UNet can tell which prompt it was given.
-func fakeEncode(ids map[string]float32) func(string, bool) (Cond, error) {
-	return func(text string, negative bool) (Cond, error) {
-		id, ok := ids[text]
-		if !ok {
-			id = float32(100 + len(ids))
-			ids[text] = id
+// fakeEncode conditions each text as a 2-token, 1-wide context whose
+// values name the text, so a fake UNet can tell which prompt it was given.
+func fakeEncode(ids map[string]float32) func([]condText) ([]Cond, error) {
+	return func(texts []condText) ([]Cond, error) {
+		var conds []Cond
+		for _, t := range texts {
+			id, ok := ids[t.text]
+			if !ok {
+				id = float32(100 + len(ids))
+				ids[t.text] = id
+			}
+			conds = append(conds, Cond{Context: []float32{id, id}, Tokens: 2, Width: 1})
 		}
-		return Cond{Context: []float32{id, id}, Tokens: 2, Width: 1}, nil
+		return conds, nil
 	}
 }
 

@@ -52,6 +52,9 @@ type benchRecord struct {
 	MaxBetweenMS     float64 `json:"max_between_calls_ms,omitempty"`         // the longest such gap
 	DecodeMS         float64 `json:"decode_ms,omitempty"`
 	PNGMS            float64 `json:"png_ms,omitempty"`
+	// OtherMS is the rest of the last call: everything outside the stages
+	// above (schedule, first noise, infotext, waiting for the precompile).
+	OtherMS float64 `json:"other_ms,omitempty"`
 }
 
 func runBench(ctx context.Context, e *Env, args []string) error {
@@ -132,11 +135,11 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			rec.PerSecond = float64(rec.Batch) * 1000 / rec.MedianMS
 			fmt.Fprintf(e.Stdout, "txt2img %d image(s) per call: %.2f images/s\n", rec.Batch, rec.PerSecond)
 			if rec.DeviceSteps > 0 {
-				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each), decode %.1f ms, png %.1f ms\n",
-					rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS)
+				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each), decode %.1f ms, png %.1f ms, other %.1f ms\n",
+					rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS, rec.OtherMS)
 			} else {
-				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms\n",
-					rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS)
+				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms, other %.1f ms\n",
+					rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS, rec.OtherMS)
 			}
 		}
 		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
@@ -309,6 +312,7 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 		CFGScale: 7, Sampler: sampler, Seed: 1, BatchSize: images, BatchCount: 1}
 	return func() error {
 		var st pipeline.Stats
+		t0 := time.Now()
 		res, err := pipeline.Txt2Img(ctx, pipeline.Job{Model: m, Tok: tok, Stats: &st}, p)
 		if err != nil {
 			return err
@@ -322,6 +326,7 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 		rec.PNGMS = ms(time.Since(t))
 		rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.DecodeMS = ms(st.Cond), ms(st.Sampling), ms(st.UNet), ms(st.Decode)
 		rec.DeviceSteps = st.DeviceSteps
+		rec.OtherMS = ms(time.Since(t0)) - rec.CondMS - rec.SamplingMS - rec.DecodeMS - rec.PNGMS
 		rec.SamplerPerStepMS = 0
 		if st.DeviceSteps == 0 {
 			rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)

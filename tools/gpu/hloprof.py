@@ -107,6 +107,9 @@ for e in events:
     tot[e["name"]] += e["dur"]; cnt[e["name"]] += 1
 s = sum(tot.values())
 print(f"GPU events total {s/3/1e3:.2f} ms per call, {sum(cnt.values())//3} events per call; processes: {set(pids.values())}")
+with open("/tmp/prof_kernels.tsv", "w") as f:
+    for k, v in sorted(tot.items(), key=lambda x: -x[1]):
+        f.write(f"{v/3:.2f}\t{cnt[k]//3}\t{k}\n")
 for k, v in sorted(tot.items(), key=lambda x: -x[1])[:70]:
     print(f"{v/3:9.1f} us {cnt[k]//3:4d}x {k[:110]}")
 grp = collections.defaultdict(float); gc = collections.Counter()

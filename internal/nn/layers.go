@@ -21,6 +21,30 @@ func Linear(s *Scope, x *Node) *Node {
 	return y
 }
 
+// LinearMerged applies the bias-free Linear modules of s named modules, all
+// of the same shape, to x as one matrix product over their joined weights
+// (Scope.Merged), and returns each module's output. nil when the weights
+// cannot be joined or a module has a bias: the caller then applies each
+// Linear on its own.
+func LinearMerged(s *Scope, x *Node, modules ...string) []*Node {
+	for _, m := range modules {
+		if s.In(m).Has("bias") {
+			return nil
+		}
+	}
+	w := s.Merged(modules, "weight")
+	if w == nil {
+		return nil
+	}
+	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
+	out := w.Shape().Dimensions[0] / len(modules)
+	parts := make([]*Node, len(modules))
+	for i := range parts {
+		parts[i] = SliceAxis(y, -1, AxisRange(i*out, (i+1)*out))
+	}
+	return parts
+}
+
 // LinearOrConv1x1 applies a projection stored either as a Linear weight
 // [out, in] or as a 1x1 convolution (SD1's proj_in/proj_out, the VAE's
 // attention q/k/v) to x [..., in].
@@ -69,17 +93,64 @@ func Conv2DPad(s *Scope, x *Node, stride int, pads [][2]int) *Node {
 // GroupNorm applies PyTorch's nn.GroupNorm (s.weight, s.bias of [C]) to
 // x [B, ..., C] (channels last), computing statistics in Float32.
 func GroupNorm(s *Scope, x *Node, groups int, eps float64) *Node {
+	return GroupNormAdd(s, x, nil, groups, eps)
+}
+
+// GroupNormAdd is GroupNorm of x + add, where add [B, C] (nil for none) is
+// added at every position, in Float32, inside the norm's own kernels: a
+// ResBlock's time embedding then never becomes a tensor of x's size.
+//
+// The statistics take two passes (the mean, then the mean squared distance
+// from it), each summing runs of groupNormRows positions first and then the
+// partial sums. XLA reduces a whole group's positions (4096 rows of 320
+// channels for SD 1.5 at 64x64) with few thread blocks; the runs give it
+// thousands. The result is applied as one scale and shift per image and
+// channel, so no centred copy of x is kept between the passes.
+func GroupNormAdd(s *Scope, x, add *Node, groups int, eps float64) *Node {
 	dims := x.Shape().Dimensions
 	b, c := dims[0], dims[len(dims)-1]
-	xf := ConvertDType(x, dtypes.Float32)
-	xg := Reshape(xf, b, -1, groups, c/groups)
-	mean := ReduceAndKeep(xg, ReduceMean, 1, 3)
-	centered := Sub(xg, mean)
-	variance := ReduceAndKeep(Square(centered), ReduceMean, 1, 3)
-	y := Mul(centered, Rsqrt(AddScalar(variance, eps)))
-	y = Reshape(y, dims...)
-	y = AddLast(MulLast(y, s.F32("weight")), s.F32("bias"))
-	return s.Cast(y)
+	cg := c / groups
+	hw := x.Shape().Size() / (b * c)
+	xf := Reshape(ConvertDType(x, dtypes.Float32), b, hw, c)
+	if add != nil {
+		xf = Add(xf, Reshape(ConvertDType(add, dtypes.Float32), b, 1, c))
+	}
+	rows := groupNormRun(hw)
+	x5 := Reshape(xf, b, hw/rows, rows, groups, cg)
+	n := float64(hw * cg)
+	// stat averages v [B, K, rows, G, cg] over each run, then over the runs
+	// and the group's channels: [B, 1, 1, G, 1]. The scaling between the two
+	// sums keeps XLA from merging them back into one reduction.
+	stat := func(v *Node) *Node {
+		part := MulScalar(ReduceSum(v, 2), 1/n)                   // [B, K, G, cg]
+		return Reshape(ReduceSum(part, 1, 3), b, 1, 1, groups, 1) // [B, 1, 1, G, 1]
+	}
+	mean := stat(x5)
+	variance := stat(Square(Sub(x5, mean)))
+	inv := Rsqrt(AddScalar(variance, eps))
+	gamma := Reshape(s.F32("weight"), 1, 1, 1, groups, cg)
+	scale := Mul(inv, gamma) // [B, 1, 1, G, cg]
+	shift := Sub(Reshape(s.F32("bias"), 1, 1, 1, groups, cg), Mul(mean, scale))
+	y := Add(Mul(x5, scale), shift)
+	return s.Cast(Reshape(y, dims...))
+}
+
+// groupNormRows is the run length GroupNormAdd sums first; 0 sums each
+// group in one reduction.
+var groupNormRows = 64
+
+// groupNormRun returns the run length for hw positions: the largest divisor
+// of hw not above groupNormRows (hw itself when runs do not apply).
+func groupNormRun(hw int) int {
+	if groupNormRows <= 0 || hw <= groupNormRows {
+		return hw
+	}
+	for r := groupNormRows; r >= max(2, groupNormRows/4); r-- {
+		if hw%r == 0 {
+			return r
+		}
+	}
+	return hw
 }
 
 // LayerNorm applies PyTorch's nn.LayerNorm over the last axis with s.weight
@@ -217,3 +288,4 @@ func AddLast(x, vec *Node) *Node { return Add(x, ExpandLeftToRank(vec, x.Rank())
 
 // MulLast multiplies x [..., C] by vec [C] along the last axis.
 func MulLast(x, vec *Node) *Node { return Mul(x, ExpandLeftToRank(vec, x.Rank())) }
+

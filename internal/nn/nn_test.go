@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
@@ -240,4 +241,124 @@ func TestIm2ColMatchesConvolution(t *testing.T) {
 			near(t, "im2col", got, want, 1e-5)
 		})
 	}
+}
+
+// TestGroupNormAddAgainstLoops checks GroupNormAdd (statistics summed in
+// runs of positions, applied as a scale and shift) against the textbook
+// loop: groups of several channels, an added [B, C] term, batches of two,
+// run lengths that split the positions or not, and a mean far from zero.
+func TestGroupNormAddAgainstLoops(t *testing.T) {
+	const b, h, w, c, groups = 2, 6, 8, 6, 2
+	saved := groupNormRows
+	defer func() { groupNormRows = saved }()
+	for _, tc := range []struct {
+		name   string
+		rows   int
+		offset float32
+		add    bool
+	}{
+		{"one reduction", 0, 0, false},
+		{"runs of 12", 12, 0, false},
+		{"runs of 8 with an added term", 8, 0, true},
+		{"mean far from zero", 16, 30, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			groupNormRows = tc.rows
+			xs := seq(b*h*w*c, 2)
+			for i := range xs {
+				xs[i] += tc.offset
+			}
+			adds := seq(b*c, 1.5)
+			gamma := []float32{1, 2, 0.5, -1, 0.25, 3}
+			beta := []float32{0, 1, -1, 0.5, 2, -0.25}
+			weights := map[string]*tensors.Tensor{
+				"m.weight": tensors.FromFlatDataAndDimensions(gamma, c),
+				"m.bias":   tensors.FromFlatDataAndDimensions(beta, c),
+			}
+			got := run(t, weights, func(s *Scope, x *Node) *Node {
+				var add *Node
+				if tc.add {
+					add = Const(x.Graph(), tensors.FromFlatDataAndDimensions(adds, b, c))
+				}
+				return GroupNormAdd(s, x, add, groups, 1e-5)
+			}, tensors.FromFlatDataAndDimensions(xs, b, h, w, c))
+			want := make([]float32, len(xs))
+			cg, hw := c/groups, h*w
+			val := func(n, p, ch int) float64 {
+				v := float64(xs[(n*hw+p)*c+ch])
+				if tc.add {
+					v += float64(adds[n*c+ch])
+				}
+				return v
+			}
+			for n := 0; n < b; n++ {
+				for g := 0; g < groups; g++ {
+					var m, v float64
+					for p := 0; p < hw; p++ {
+						for ch := g * cg; ch < (g+1)*cg; ch++ {
+							m += val(n, p, ch)
+						}
+					}
+					m /= float64(hw * cg)
+					for p := 0; p < hw; p++ {
+						for ch := g * cg; ch < (g+1)*cg; ch++ {
+							d := val(n, p, ch) - m
+							v += d * d
+						}
+					}
+					v /= float64(hw * cg)
+					for p := 0; p < hw; p++ {
+						for ch := g * cg; ch < (g+1)*cg; ch++ {
+							want[(n*hw+p)*c+ch] = float32((val(n, p, ch)-m)/math.Sqrt(v+1e-5)*float64(gamma[ch]) + float64(beta[ch]))
+						}
+					}
+				}
+			}
+			near(t, "groupnorm", got, want, 2e-4)
+		})
+	}
+}
+
+func TestGroupNormRun(t *testing.T) {
+	saved := groupNormRows
+	defer func() { groupNormRows = saved }()
+	groupNormRows = 64
+	for _, tc := range []struct{ hw, want int }{
+		{4096, 64}, {1024, 64}, {16384, 64}, {64, 64}, {40, 40}, {3600, 60}, {3721, 61}, {4093, 4093}, {262144, 64},
+	} {
+		if got := groupNormRun(tc.hw); got != tc.want {
+			t.Errorf("groupNormRun(%d) = %d, want %d", tc.hw, got, tc.want)
+		}
+	}
+}
+
+func TestMergedParts(t *testing.T) {
+	for _, tc := range []struct {
+		key  string
+		want []string
+	}{
+		{"a.b.@to_k+to_v.weight", []string{"a.b.to_k.weight", "a.b.to_v.weight"}},
+		{"m.attn2.@to_q+to_k+to_v.bias", []string{"m.attn2.to_q.bias", "m.attn2.to_k.bias", "m.attn2.to_v.bias"}},
+		{"a.b.to_k.weight", nil},
+		{"weight", nil},
+	} {
+		got, ok := MergedParts(tc.key)
+		if ok != (tc.want != nil) || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("MergedParts(%q) = %q, %v; want %q", tc.key, got, ok, tc.want)
+		}
+	}
+}
+
+// TestLinearMergedFallsBack: without a loader that joins weights, or with
+// a bias, LinearMerged declines and the caller applies each Linear.
+func TestLinearMergedFallsBack(t *testing.T) {
+	x := tensors.FromFlatDataAndDimensions(seq(6, 1), 2, 3)
+	w := tensors.FromFlatDataAndDimensions(seq(6, 1), 2, 3)
+	got := run(t, map[string]*tensors.Tensor{"m.to_k.weight": w, "m.to_v.weight": w}, func(s *Scope, x *Node) *Node {
+		if LinearMerged(s, x, "to_k", "to_v") != nil {
+			t.Error("LinearMerged joined weights the context cannot join")
+		}
+		return x
+	}, x)
+	near(t, "x", got, seq(6, 1), 0)
 }

@@ -121,8 +121,9 @@ func resBlock(s *nn.Scope, cfg Config, h, emb *Node) *Node {
 	r = nn.Conv2D(s.In("in_layers.2"), r, 1, 1)
 	e := nn.Linear(s.In("emb_layers.1"), nn.SiLU(emb)) // [B, Cout]
 	d := e.Shape().Dimensions
-	r = Add(r, Reshape(e, d[0], 1, 1, d[1]))
-	r = nn.SiLU(nn.GroupNorm(s.In("out_layers.0"), r, cfg.NormGroups, resNormEps))
+	// The embedding is added inside the norm: added here, XLA would hand
+	// it to the convolution above as a full-size side input.
+	r = nn.SiLU(nn.GroupNormAdd(s.In("out_layers.0"), r, e, cfg.NormGroups, resNormEps))
 	r = nn.Conv2D(s.In("out_layers.3"), r, 1, 1)
 	if h.Shape().Dimensions[3] != d[1] {
 		h = nn.Conv2D(s.In("skip_connection"), h, 1, 0)

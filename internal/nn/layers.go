@@ -288,4 +288,3 @@ func AddLast(x, vec *Node) *Node { return Add(x, ExpandLeftToRank(vec, x.Rank())
 
 // MulLast multiplies x [..., C] by vec [C] along the last axis.
 func MulLast(x, vec *Node) *Node { return Mul(x, ExpandLeftToRank(vec, x.Rank())) }
-

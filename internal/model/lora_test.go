@@ -182,3 +182,61 @@ func TestApplyLoRAErrorsLeaveModelUnchanged(t *testing.T) {
 		})
 	}
 }
+
+// Cross-attention reads to_k and to_v joined into one weight
+// (nn.Scope.Merged). A LoRA applied after the UNet has run must reach the
+// joined copy: the output then matches the fixture's LoRA case.
+func TestLoRAReachesJoinedWeights(t *testing.T) {
+	m := testutil.Fixtures(t)
+	var c *fixture.Case
+	for _, cc := range m.CasesOfKind("lora_unet") {
+		c = cc
+		break
+	}
+	if c == nil {
+		t.Fatal("no lora_unet case in the fixtures")
+	}
+	var in loraInputs
+	if err := c.DecodeInputs(&in); err != nil {
+		t.Fatal(err)
+	}
+	x, xShape, err := m.Tensor(c.InputTensors["x"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, ctxShape, err := m.Tensor(c.InputTensors["context"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdl := loadTiny(t, m)
+	run := func() []float32 {
+		t.Helper()
+		eps, err := mdl.RunUNet(x, xShape, []float32{float32(in.Timestep)}, ctx, ctxShape, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return eps
+	}
+	plain := run()
+	joined, single := 0, 0
+	for v := range mdl.nets[netUNet].ctx.IterVariables() {
+		key := keyOf(v.Scope(), v.Name())
+		switch {
+		case strings.Contains(key, ".attn2.@to_k+to_v."):
+			joined++
+		case strings.Contains(key, ".attn2.to_k.") || strings.Contains(key, ".attn2.to_v."):
+			single++
+		}
+	}
+	if joined == 0 || single != 0 {
+		t.Fatalf("cross-attention loaded %d joined and %d single to_k/to_v weights; want only joined ones", joined, single)
+	}
+	if err := mdl.ApplyLoRA(m.Path(in.LoraFile), in.Multiplier); err != nil {
+		t.Fatal(err)
+	}
+	withLoRA := run()
+	testutil.Check(t, m, c.ID, c.ExpectedTensors["eps"], withLoRA, c.Tolerance)
+	if fmt.Sprint(plain[:8]) == fmt.Sprint(withLoRA[:8]) {
+		t.Error("the LoRA changed nothing")
+	}
+}

@@ -320,7 +320,7 @@ func (r *Runner) reloadWeights(src Source, keys map[string]bool) error {
 	var err error
 	perr := catch(func() {
 		for v := range r.ctx.IterVariables() {
-			if !keys[keyOf(v.Scope(), v.Name())] || !v.HasValue() {
+			if !changed(keys, keyOf(v.Scope(), v.Name())) || !v.HasValue() {
 				continue
 			}
 			t, ok := r.loader.LoadVariable(nil, v.Scope(), v.Name())

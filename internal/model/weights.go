@@ -70,13 +70,17 @@ func keyOf(scope, name string) string {
 func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
 	start := time.Now()
 	key := keyOf(scope, name)
-	t, ok := l.rawTensor(key)
-	if !ok {
-		v, shape, err := l.src.Float32(key)
-		if err != nil {
+	var t *tensors.Tensor
+	if parts, merged := nn.MergedParts(key); merged {
+		var ok bool
+		if t, ok = l.merged(parts); !ok {
 			return nil, false
 		}
-		t = nn.KernelTensor(hostTensor(v, shape, l.dtype))
+	} else {
+		var ok bool
+		if t, ok = l.tensor(key); !ok {
+			return nil, false
+		}
 	}
 	l.mu.Lock()
 	l.stats.Tensors++
@@ -84,6 +88,53 @@ func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.
 	l.stats.Time += time.Since(start)
 	l.mu.Unlock()
 	return t, true
+}
+
+// tensor reads one checkpoint tensor in the storage dtype and layout.
+func (l *loader) tensor(key string) (*tensors.Tensor, bool) {
+	if t, ok := l.rawTensor(key); ok {
+		return t, true
+	}
+	v, shape, err := l.src.Float32(key)
+	if err != nil {
+		return nil, false
+	}
+	return nn.KernelTensor(hostTensor(v, shape, l.dtype)), true
+}
+
+// merged joins the matrices named parts, all of one shape [out, in], into
+// one [len(parts)*out, in] tensor (nn.Scope.Merged); false when a part is
+// missing or the shapes differ.
+func (l *loader) merged(parts []string) (*tensors.Tensor, bool) {
+	var ts []*tensors.Tensor
+	for _, p := range parts {
+		t, ok := l.tensor(p)
+		if !ok || t.Rank() != 2 || (len(ts) > 0 && !t.Shape().Equal(ts[0].Shape())) {
+			return nil, false
+		}
+		ts = append(ts, t)
+	}
+	d := ts[0].Shape().Dimensions
+	out := tensors.FromShape(shapes.Make(l.dtype, len(ts)*d[0], d[1]))
+	out.MutableBytes(func(dst []byte) {
+		for _, t := range ts {
+			t.ConstBytes(func(src []byte) { dst = dst[copy(dst, src):] })
+		}
+	})
+	return out, true
+}
+
+// changed reports whether the weight of key, or one it joins, is in keys.
+func changed(keys map[string]bool, key string) bool {
+	if parts, ok := nn.MergedParts(key); ok {
+		for _, p := range parts {
+			if keys[p] {
+				return true
+			}
+		}
+		return false
+	}
+	return keys[key]
 }
 
 // rawSource is a Source that can hand out a tensor's stored bytes (a plain

@@ -91,6 +91,36 @@ func (s *Scope) Raw(name string) *Node {
 	return v.ValueGraph(s.g)
 }
 
+// Merged returns the tensors name of the sibling modules of s (such as
+// "to_k" and "to_v") joined along their first axis, in the compute dtype:
+// the context's loader builds it for the key MergedKey gives. nil when the
+// context cannot provide it (weights set one by one, as in tests).
+func (s *Scope) Merged(modules []string, name string) *Node {
+	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path+"."+mergedMark+strings.Join(modules, "+")), name)
+	if v == nil {
+		return nil
+	}
+	return s.as(v.ValueGraph(s.g), s.DType)
+}
+
+// mergedMark starts the module list of a merged key.
+const mergedMark = "@"
+
+// MergedParts returns the checkpoint keys a merged key ("a.b.@to_k+to_v.weight",
+// see Scope.Merged) joins, in order; ok is false for a plain key.
+func MergedParts(key string) (parts []string, ok bool) {
+	at := strings.Index(key, "."+mergedMark)
+	dot := strings.LastIndexByte(key, '.')
+	if at < 0 || dot <= at+1 {
+		return nil, false
+	}
+	prefix, name := key[:at], key[dot:]
+	for _, m := range strings.Split(key[at+1+len(mergedMark):dot], "+") {
+		parts = append(parts, prefix+"."+m+name)
+	}
+	return parts, true
+}
+
 // W returns the tensor name of this scope converted to the compute dtype.
 func (s *Scope) W(name string) *Node {
 	return s.as(s.Raw(name), s.DType)

@@ -44,9 +44,19 @@ func transformerBlock(s *nn.Scope, x, context *Node, heads int) *Node {
 
 // attention is LDM's CrossAttention: bias-free to_q on x [B, N, C] and
 // to_k/to_v on ctx [B, L, D], multi-head attention, then to_out.0.
+//
+// Cross-attention projects the context with to_k and to_v joined (one
+// matrix product instead of two small ones) where the model's loader can
+// join them.
 func attention(s *nn.Scope, x, ctx *Node, heads int) *Node {
 	q := nn.Linear(s.In("to_q"), x)
-	k := nn.Linear(s.In("to_k"), ctx)
-	v := nn.Linear(s.In("to_v"), ctx)
+	var kv []*Node
+	if ctx != x {
+		kv = nn.LinearMerged(s, ctx, "to_k", "to_v")
+	}
+	if kv == nil {
+		kv = []*Node{nn.Linear(s.In("to_k"), ctx), nn.Linear(s.In("to_v"), ctx)}
+	}
+	k, v := kv[0], kv[1]
 	return nn.Linear(s.In("to_out.0"), nn.Attention(q, k, v, heads, nil))
 }

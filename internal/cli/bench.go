@@ -297,7 +297,7 @@ func textCall(m *model.Model, b int) (func() error, error) {
 func vaeCall(m *model.Model, b, h, w int) (func() error, error) {
 	z := randn(b * 4 * h * w)
 	return func() error {
-		_, _, err := m.Decode(z, []int{b, 4, h, w})
+		_, _, err := m.DecodePixels(z, []int{b, 4, h, w}) // as txt2img decodes
 		return err
 	}, nil
 }

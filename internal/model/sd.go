@@ -544,18 +544,51 @@ func (m *Model) Decode(latent []float32, shape []int) ([]float32, []int, error) 
 	if err != nil {
 		return nil, nil, err
 	}
+	defer free(res...)
 	v, err := Float32s(res[0])
 	return v, res[0].Shape().Dimensions, err
 }
 
-// decodeGraph is Decode's graph.
+// DecodePixels is Decode followed by webui's conversion to 8 bits, done on
+// the device: (x+1)/2 clamped to [0, 1], times 255, truncated. It returns
+// RGBA bytes [B, 8h, 8w, 4] with alpha 255 (image.NRGBA's layout), a
+// quarter of the float images' size to copy back.
+func (m *Model) DecodePixels(latent []float32, shape []int) ([]byte, []int, error) {
+	res, err := m.nets[netVAE].Run("vae_decode", m.decodeGraph(), tensors.FromFlatDataAndDimensions(latent, shape...))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer free(res...)
+	if res[1].DType() != dtypes.Uint8 {
+		return nil, nil, fmt.Errorf("model: decoded pixels are %s, want Uint8", res[1].DType())
+	}
+	v, err := tensors.CopyFlatData[uint8](res[1])
+	return v, res[1].Shape().Dimensions, err
+}
+
+// decodeGraph is the graph of Decode (output 0: images [B, 3, H, W] in
+// Float32) and DecodePixels (output 1: RGBA bytes [B, H, W, 4]); each
+// copies back only its own output.
 func (m *Model) decodeGraph() GraphFn {
 	cfg, scale := m.VAE, m.LatentScale
 	return func(s *nn.Scope, in []*Node) []*Node {
 		z := MulScalar(in[0], 1/scale)
-		img := vae.Decode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(z))
-		return []*Node{ConvertDType(img, dtypes.Float32)}
+		img := ConvertDType(vae.Decode(s.In(strings.TrimSuffix(checkpoint.PrefixVAE, ".")), cfg, s.Cast(z)), dtypes.Float32)
+		return []*Node{img, rgbaBytes(img)}
 	}
+}
+
+// rgbaBytes converts images [B, 3, H, W] in about [-1, 1] to RGBA bytes
+// [B, H, W, 4] as webui converts a sample to 8 bits: each value v becomes
+// uint8(clamp((v+1)/2, 0, 1) * 255), truncated, in Float32 arithmetic;
+// alpha is 255.
+func rgbaBytes(img *Node) *Node {
+	d := img.Shape().Dimensions
+	f := ClipScalar(DivScalar(AddScalar(img, 1), 2), 0, 1)
+	px := ConvertDType(MulScalar(f, 255), dtypes.Uint8)
+	px = TransposeAllAxes(px, 0, 2, 3, 1)
+	alpha := BroadcastToDims(Const(img.Graph(), uint8(255)), d[0], d[2], d[3], 1)
+	return Concatenate([]*Node{px, alpha}, 3)
 }
 
 // EncodeMoments runs the VAE encoder on images [B, 3, H, W] in [-1, 1] and

@@ -6,6 +6,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
 	"sdgo/internal/testutil"
 )
 
@@ -249,5 +253,83 @@ func TestPrecompileUnequalPrompts(t *testing.T) {
 	}
 	if got := count(); got != 3 {
 		t.Errorf("after the runs: %d compiled graphs, want 3", got)
+	}
+}
+
+// DecodePixels gives the bytes that converting Decode's float image on the
+// host would give (TestRGBABytes covers the clamping), in RGBA order.
+func TestDecodePixelsMatchesHostConversion(t *testing.T) {
+	mdl := loadTiny(t, testutil.Fixtures(t))
+	rng := rand.New(rand.NewPCG(3, 4))
+	z := randSlice(rng, 2*4*8*8)
+	for i := range z {
+		z[i] *= 8
+	}
+	shape := []int{2, 4, 8, 8}
+	img, is, err := mdl.Decode(z, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px, ps, err := mdl.DecodePixels(z, shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, h, w := is[0], is[2], is[3]
+	if !slices.Equal(ps, []int{b, h, w, 4}) {
+		t.Fatalf("pixels shape %v, want [%d %d %d 4]", ps, b, h, w)
+	}
+	for n := 0; n < b; n++ {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				o := ((n*h+y)*w + x) * 4
+				for c := 0; c < 3; c++ {
+					v := img[((n*3+c)*h+y)*w+x]
+					f := min(max((v+1)/2, 0), 1)
+					if want := uint8(f * 255); px[o+c] != want {
+						t.Fatalf("image %d pixel (%d,%d) channel %d: %d, want %d (value %v)", n, x, y, c, px[o+c], want, v)
+					}
+				}
+				if px[o+3] != 255 {
+					t.Fatalf("alpha %d at image %d (%d,%d)", px[o+3], n, x, y)
+				}
+			}
+		}
+	}
+}
+
+// TestRGBABytes: rgbaBytes converts as webui does, truncating, clamping
+// on both sides, at values whose 8-bit result sits at an integer edge.
+func TestRGBABytes(t *testing.T) {
+	vals := []float32{-3, -1, -0.999, 0, 0.5, 0.99607843, 0.9960785, 0.99999, 1, 1.5, float32(2*200.0/255 - 1), float32(2*37.999/255 - 1)}
+	img := make([]float32, 3*len(vals)) // one row: [1, 3, 1, len]
+	for c := 0; c < 3; c++ {
+		for i, v := range vals {
+			img[c*len(vals)+i] = v // the same values in each channel
+		}
+	}
+	backend, err := backends.NewWithConfig("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	exec, err := graph.NewExec(backend, rgbaBytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Exec(tensors.FromFlatDataAndDimensions(img, 1, 3, 1, len(vals)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := tensors.MustCopyFlatData[uint8](out[0])
+	for i, v := range vals {
+		want := uint8(min(max((v+1)/2, 0), 1) * 255)
+		for c := 0; c < 3; c++ {
+			if px[i*4+c] != want {
+				t.Errorf("value %v channel %d: %d, want %d", v, c, px[i*4+c], want)
+			}
+		}
+		if px[i*4+3] != 255 {
+			t.Errorf("value %v: alpha %d", v, px[i*4+3])
+		}
 	}
 }

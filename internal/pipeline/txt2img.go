@@ -339,6 +339,15 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	if p.Eta != nil {
 		opt.Eta = *p.Eta
 	}
+	// 4. Noise: the first batch's is drawn in the background while the
+	// text encoders run.
+	var first struct {
+		sp    sample.SeedParams
+		noise sample.Noise
+	}
+	if first.sp, first.noise, err = batchNoise(j, p, smp, src, 0, h, w); err != nil {
+		return nil, err
+	}
 	cd := j.conditioner(p)
 	if !p.Hires.Enable && p.CFGScale != 1 {
 		_, linear := sample.LinearSteps(smp, sigmas, opt)
@@ -362,25 +371,11 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	var results []Result
 	total := p.BatchCount * p.BatchSize
 	for b := 0; b < p.BatchCount; b++ {
-		// 4. Noise: one generator per image (seed + index), as webui.
-		sp := sample.SeedParams{Source: src, SubseedStrength: p.SubseedStrength,
-			ResizeFromW: p.SeedResizeFromW, ResizeFromH: p.SeedResizeFromH}
-		if smp.UsesENSD {
-			sp.ENSD = p.ENSD
-		}
-		for i := 0; i < p.BatchSize; i++ {
-			sp.Seeds = append(sp.Seeds, p.Seed+int64(b*p.BatchSize+i))
-			sp.Subseeds = append(sp.Subseeds, p.Subseed+int64(b*p.BatchSize+i))
-		}
-		var noise sample.Noise
-		if j.Noise != nil {
-			noise = j.Noise(b)
-		} else {
-			rng, err := sample.NewImageRNG([3]int{4, h, w}, sp)
-			if err != nil {
+		sp, noise := first.sp, first.noise
+		if b > 0 {
+			if sp, noise, err = batchNoise(j, p, smp, src, b, h, w); err != nil {
 				return nil, err
 			}
-			noise = prefetch(rng)
 		}
 		x0, err := noise.Next(sigmas[0], sigmas[0])
 		if err != nil {
@@ -426,6 +421,29 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 	return results, nil
 }
 
+// batchNoise returns the seeds and the noise stream of batch b of a
+// txt2img job: one generator per image (seed + index), as webui. The
+// stream starts drawing its first tensor in the background.
+func batchNoise(j Job, p Params, smp sample.Sampler, src sample.Source, b, h, w int) (sample.SeedParams, sample.Noise, error) {
+	sp := sample.SeedParams{Source: src, SubseedStrength: p.SubseedStrength,
+		ResizeFromW: p.SeedResizeFromW, ResizeFromH: p.SeedResizeFromH}
+	if smp.UsesENSD {
+		sp.ENSD = p.ENSD
+	}
+	for i := 0; i < p.BatchSize; i++ {
+		sp.Seeds = append(sp.Seeds, p.Seed+int64(b*p.BatchSize+i))
+		sp.Subseeds = append(sp.Subseeds, p.Subseed+int64(b*p.BatchSize+i))
+	}
+	if j.Noise != nil {
+		return sp, j.Noise(b), nil
+	}
+	rng, err := sample.NewImageRNG([3]int{4, h, w}, sp)
+	if err != nil {
+		return sp, nil, err
+	}
+	return sp, prefetch(rng), nil
+}
+
 // deviceLoop says whether the job's linear samplers run on the device.
 func (j Job) deviceLoop() bool { return DeviceSteps && !j.HostLoop }
 
@@ -458,8 +476,22 @@ func modelTable(m *model.Model) *sample.Table {
 	return sample.DefaultTable()
 }
 
-// decode runs the VAE on a batch of latents and converts to 8-bit images.
+// decode runs the VAE on a batch of latents and converts to 8-bit images:
+// on the device (Model.DecodePixels) unless the job traces the float
+// images.
 func decode(j Job, latent []float32, n, h, w int) ([]*image.NRGBA, error) {
+	if j.Trace == nil {
+		px, shape, err := j.Model.DecodePixels(latent, []int{n, 4, h, w})
+		if err != nil {
+			return nil, fmt.Errorf("pipeline: decode: %w", err)
+		}
+		per := 4 * shape[1] * shape[2]
+		out := make([]*image.NRGBA, n)
+		for i := range out {
+			out[i] = &image.NRGBA{Pix: px[i*per : (i+1)*per : (i+1)*per], Stride: 4 * shape[2], Rect: image.Rect(0, 0, shape[2], shape[1])}
+		}
+		return out, nil
+	}
 	img, shape, err := j.Model.Decode(latent, []int{n, 4, h, w})
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: decode: %w", err)

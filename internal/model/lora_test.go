@@ -183,8 +183,9 @@ func TestApplyLoRAErrorsLeaveModelUnchanged(t *testing.T) {
 	}
 }
 
-// Cross-attention reads to_k and to_v joined into one weight
-// (nn.Scope.Merged). A LoRA applied after the UNet has run must reach the
+// Cross-attention reads every block's to_k and to_v joined into one
+// weight, and the ResBlocks their emb_layers (nn.Scope.Merged, unet's
+// conds). A LoRA applied after the UNet has run must reach the
 // joined copy: the output then matches the fixture's LoRA case.
 func TestLoRAReachesJoinedWeights(t *testing.T) {
 	m := testutil.Fixtures(t)
@@ -218,18 +219,22 @@ func TestLoRAReachesJoinedWeights(t *testing.T) {
 		return eps
 	}
 	plain := run()
-	joined, single := 0, 0
+	joined, single, embs := 0, 0, 0
 	for v := range mdl.nets[netUNet].ctx.IterVariables() {
 		key := keyOf(v.Scope(), v.Name())
 		switch {
-		case strings.Contains(key, ".attn2.@to_k+to_v."):
+		case strings.Contains(key, ".@") && strings.Contains(key, ".emb_layers.1+"):
+			embs++
+		case strings.Contains(key, ".emb_layers.1."):
+			single++
+		case strings.Contains(key, ".@") && strings.Contains(key, ".attn2.to_k+"):
 			joined++
 		case strings.Contains(key, ".attn2.to_k.") || strings.Contains(key, ".attn2.to_v."):
 			single++
 		}
 	}
-	if joined == 0 || single != 0 {
-		t.Fatalf("cross-attention loaded %d joined and %d single to_k/to_v weights; want only joined ones", joined, single)
+	if joined != 1 || embs != 2 || single != 0 {
+		t.Fatalf("loaded %d joined to_k/to_v weights, %d joined emb_layers tensors and %d single ones; want 1, 2 and 0", joined, embs, single)
 	}
 	if err := mdl.ApplyLoRA(m.Path(in.LoraFile), in.Multiplier); err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -102,20 +103,26 @@ func (l *loader) tensor(key string) (*tensors.Tensor, bool) {
 	return nn.KernelTensor(hostTensor(v, shape, l.dtype)), true
 }
 
-// merged joins the matrices named parts, all of one shape [out, in], into
-// one [len(parts)*out, in] tensor (nn.Scope.Merged); false when a part is
-// missing or the shapes differ.
+// merged joins the tensors named parts along their first axis (their
+// other axes must agree) into one tensor (nn.Scope.Merged); false when a
+// part is missing or the shapes do not fit.
 func (l *loader) merged(parts []string) (*tensors.Tensor, bool) {
 	var ts []*tensors.Tensor
+	rows := 0
 	for _, p := range parts {
 		t, ok := l.tensor(p)
-		if !ok || t.Rank() != 2 || (len(ts) > 0 && !t.Shape().Equal(ts[0].Shape())) {
+		if !ok || t.Rank() < 1 || t.Rank() > 2 {
+			return nil, false
+		}
+		if len(ts) > 0 && !slices.Equal(t.Shape().Dimensions[1:], ts[0].Shape().Dimensions[1:]) {
 			return nil, false
 		}
 		ts = append(ts, t)
+		rows += t.Shape().Dimensions[0]
 	}
-	d := ts[0].Shape().Dimensions
-	out := tensors.FromShape(shapes.Make(l.dtype, len(ts)*d[0], d[1]))
+	dims := slices.Clone(ts[0].Shape().Dimensions)
+	dims[0] = rows
+	out := tensors.FromShape(shapes.Make(l.dtype, dims...))
 	out.MutableBytes(func(dst []byte) {
 		for _, t := range ts {
 			t.ConstBytes(func(src []byte) { dst = dst[copy(dst, src):] })

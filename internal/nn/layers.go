@@ -21,26 +21,41 @@ func Linear(s *Scope, x *Node) *Node {
 	return y
 }
 
-// LinearMerged applies the bias-free Linear modules of s named modules, all
-// of the same shape, to x as one matrix product over their joined weights
-// (Scope.Merged), and returns each module's output. nil when the weights
-// cannot be joined or a module has a bias: the caller then applies each
+// LinearJoined applies the Linear modules of s named modules to x as one
+// matrix product over their weights joined along the output axis
+// (Scope.Merged), and returns each module's output: outs[i] values of
+// module i (nil outs: all equal). Either every module has a bias or none
+// has. nil when the weights cannot be joined (weights set one by one, as in
+// tests) or only some modules have a bias: the caller then applies each
 // Linear on its own.
-func LinearMerged(s *Scope, x *Node, modules ...string) []*Node {
-	for _, m := range modules {
-		if s.In(m).Has("bias") {
-			return nil
-		}
-	}
+func LinearJoined(s *Scope, x *Node, modules []string, outs []int) []*Node {
 	w := s.Merged(modules, "weight")
 	if w == nil {
 		return nil
 	}
+	b := s.Merged(modules, "bias")
+	if b == nil {
+		for _, m := range modules {
+			if s.In(m).Has("bias") {
+				return nil // some modules have a bias, others not
+			}
+		}
+	}
 	y := DotGeneral(x, []int{x.Rank() - 1}, nil, w, []int{1}, nil)
-	out := w.Shape().Dimensions[0] / len(modules)
+	if b != nil {
+		y = AddLast(y, b)
+	}
+	if outs == nil {
+		n := w.Shape().Dimensions[0] / len(modules)
+		for range modules {
+			outs = append(outs, n)
+		}
+	}
 	parts := make([]*Node, len(modules))
-	for i := range parts {
-		parts[i] = SliceAxis(y, -1, AxisRange(i*out, (i+1)*out))
+	at := 0
+	for i, n := range outs {
+		parts[i] = SliceAxis(y, -1, AxisRange(at, at+n))
+		at += n
 	}
 	return parts
 }

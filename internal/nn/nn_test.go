@@ -349,16 +349,70 @@ func TestMergedParts(t *testing.T) {
 	}
 }
 
-// TestLinearMergedFallsBack: without a loader that joins weights, or with
-// a bias, LinearMerged declines and the caller applies each Linear.
-func TestLinearMergedFallsBack(t *testing.T) {
-	x := tensors.FromFlatDataAndDimensions(seq(6, 1), 2, 3)
-	w := tensors.FromFlatDataAndDimensions(seq(6, 1), 2, 3)
-	got := run(t, map[string]*tensors.Tensor{"m.to_k.weight": w, "m.to_v.weight": w}, func(s *Scope, x *Node) *Node {
-		if LinearMerged(s, x, "to_k", "to_v") != nil {
-			t.Error("LinearMerged joined weights the context cannot join")
+// joinLoader serves weights by checkpoint key and joins merged keys (see
+// MergedParts) along the first axis, as the model's loader does.
+type joinLoader map[string][]float32
+
+func (l joinLoader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
+	key := strings.ReplaceAll(strings.Trim(scope, "/"), "/", ".") + "." + name
+	parts, ok := MergedParts(key)
+	if !ok {
+		parts = []string{key}
+	}
+	var v []float32
+	for _, p := range parts {
+		pv, ok := l[p]
+		if !ok {
+			return nil, false
 		}
-		return x
-	}, x)
-	near(t, "x", got, seq(6, 1), 0)
+		v = append(v, pv...)
+	}
+	if strings.HasSuffix(key, ".bias") {
+		return tensors.FromFlatDataAndDimensions(v, len(v)), true
+	}
+	return tensors.FromFlatDataAndDimensions(v, len(v)/3, 3), true // weights [out, 3]
+}
+
+func (joinLoader) DeleteVariable(*context.Context, string, string) error { return nil }
+
+// TestLinearJoined: joined modules of different widths give what each
+// Linear gives alone; with a bias on only some modules, or without a
+// loader that joins weights, LinearJoined declines.
+func TestLinearJoined(t *testing.T) {
+	ws := joinLoader{"m.a.weight": seq(6, 0.5), "m.b.weight": seq(9, -0.25), "m.a.bias": {1, 2}, "m.b.bias": {3, 4, 5}}
+	joined := func(l joinLoader, withLoader bool) (parts []*Node) {
+		ctx := context.New()
+		if withLoader {
+			ctx.SetLoader(l)
+		}
+		exec, err := context.NewExec(testBackend(t), ctx, func(ctx *context.Context, x *Node) []*Node {
+			s := NewScope(ctx, x.Graph(), dtypes.Float32).In("m")
+			parts = LinearJoined(s, x, []string{"a", "b"}, []int{2, 3})
+			if parts == nil {
+				return []*Node{x, x}
+			}
+			return []*Node{Concatenate(parts, -1), Concatenate([]*Node{Linear(s.In("a"), x), Linear(s.In("b"), x)}, -1)}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := exec.Exec(tensors.FromFlatDataAndDimensions(seq(6, 1), 2, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if parts != nil {
+			near(t, "joined vs alone", tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1]), 1e-6)
+		}
+		return parts
+	}
+	if p := joined(ws, true); len(p) != 2 {
+		t.Fatalf("LinearJoined gave %d parts, want 2", len(p))
+	}
+	mixed := joinLoader{"m.a.weight": ws["m.a.weight"], "m.b.weight": ws["m.b.weight"], "m.a.bias": ws["m.a.bias"]}
+	if p := joined(mixed, true); p != nil {
+		t.Error("LinearJoined joined modules of which only one has a bias")
+	}
+	if p := joined(ws, false); p != nil {
+		t.Error("LinearJoined joined weights without a loader that joins them")
+	}
 }

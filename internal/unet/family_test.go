@@ -21,6 +21,15 @@ import (
 // values of scale 1/sqrt(fan-in), so a graph of any config can run.
 func randomWeights(cfg unet.Config) *context.Context {
 	ctx := context.New()
+	for key, v := range randomValues(cfg) {
+		nn.SetVariable(ctx, key, v)
+	}
+	return ctx
+}
+
+// randomValues are randomWeights' tensors by checkpoint key.
+func randomValues(cfg unet.Config) map[string]*tensors.Tensor {
+	out := map[string]*tensors.Tensor{}
 	seed := uint32(1)
 	shapes := unet.Shapes(cfg, prefix)
 	for _, key := range unet.Keys(cfg, prefix) {
@@ -41,9 +50,51 @@ func randomWeights(cfg unet.Config) *context.Context {
 				v[i] += 1
 			}
 		}
-		nn.SetVariable(ctx, key, tensors.FromFlatDataAndDimensions(v, shape...))
+		out[key] = tensors.FromFlatDataAndDimensions(v, shape...)
 	}
-	return ctx
+	return out
+}
+
+// joiningLoader serves tensors by checkpoint key as the model's loader
+// does: convolution kernels in the graph layout, and the tensors of a
+// merged key (nn.MergedParts) joined along their first axis.
+type joiningLoader map[string]*tensors.Tensor
+
+func (l joiningLoader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
+	key := strings.ReplaceAll(strings.Trim(scope, "/"), "/", ".") + "." + name
+	parts, merged := nn.MergedParts(key)
+	if !merged {
+		t, ok := l[key]
+		if !ok {
+			return nil, false
+		}
+		return nn.KernelTensor(t), true
+	}
+	var v []float32
+	dims := []int{0}
+	for _, p := range parts {
+		t, ok := l[p]
+		if !ok {
+			return nil, false
+		}
+		v = append(v, tensors.MustCopyFlatData[float32](t)...)
+		dims[0] += t.Shape().Dimensions[0]
+		dims = append(dims[:1], t.Shape().Dimensions[1:]...)
+	}
+	return tensors.FromFlatDataAndDimensions(v, dims...), true
+}
+
+func (joiningLoader) DeleteVariable(*context.Context, string, string) error { return nil }
+
+// joinedVariables counts the context's variables of merged keys.
+func joinedVariables(ctx *context.Context) int {
+	n := 0
+	for v := range ctx.IterVariables() {
+		if strings.Contains(v.Scope(), "@") {
+			n++
+		}
+	}
+	return n
 }
 
 // ramp returns n values in [-1, 1).
@@ -112,6 +163,19 @@ func TestForwardFamilies(t *testing.T) {
 				t.Errorf("DetectConfig(Shapes(cfg))\n got %+v\nwant %+v", got, tc.cfg)
 			}
 			out, shape := runForward(t, randomWeights(tc.cfg), tc.cfg, 2, tc.h, tc.w, 5)
+			// Weights from a loader that joins them (as the model's does)
+			// take the joined emb_layers and to_k/to_v path: same output.
+			ctx := context.New()
+			ctx.SetLoader(joiningLoader(randomValues(tc.cfg)))
+			joined, _ := runForward(t, ctx, tc.cfg, 2, tc.h, tc.w, 5)
+			for i := range out {
+				if d := math.Abs(float64(out[i] - joined[i])); d > 1e-5 {
+					t.Fatalf("joined weights: output[%d] = %v, want %v", i, joined[i], out[i])
+				}
+			}
+			if n := joinedVariables(ctx); n != 3 {
+				t.Errorf("%d joined tensors loaded, want 3 (emb_layers' weight and bias, to_k/to_v's weight)", n)
+			}
 			if want := []int{2, tc.cfg.OutChannels, tc.h, tc.w}; !reflect.DeepEqual(shape, want) {
 				t.Fatalf("output shape %v, want %v", shape, want)
 			}

@@ -12,7 +12,7 @@ import (
 // context [B, L, ContextDim]: GroupNorm (eps 1e-6), proj_in (1x1 conv or
 // Linear, the same map on channels-last data), depth transformer blocks on
 // the H*W tokens, proj_out, plus the input.
-func spatialTransformer(s *nn.Scope, cfg Config, h, context *Node, depth int) *Node {
+func spatialTransformer(s *nn.Scope, cfg Config, h *Node, cd *conds, depth int) *Node {
 	d := h.Shape().Dimensions
 	b, hh, ww, c := d[0], d[1], d[2], d[3]
 	heads := cfg.Heads(c)
@@ -23,40 +23,32 @@ func spatialTransformer(s *nn.Scope, cfg Config, h, context *Node, depth int) *N
 	x := nn.GroupNorm(s.In("norm"), h, cfg.NormGroups, attnNormEps)
 	x = Reshape(nn.LinearOrConv1x1(s.In("proj_in"), x), b, hh*ww, c)
 	for i := 0; i < depth; i++ {
-		x = transformerBlock(s.Inf("transformer_blocks.%d", i), x, context, heads)
+		x = transformerBlock(s.Inf("transformer_blocks.%d", i), x, cd, heads)
 	}
 	x = nn.LinearOrConv1x1(s.In("proj_out"), x)
 	return Add(h, Reshape(x, b, hh, ww, c))
 }
 
 // transformerBlock is LDM's BasicTransformerBlock on x [B, N, C]:
-// self-attention, cross-attention on context, GEGLU feed-forward, each
-// after a LayerNorm and with a residual connection.
-func transformerBlock(s *nn.Scope, x, context *Node, heads int) *Node {
+// self-attention, cross-attention on c's context, GEGLU feed-forward,
+// each after a LayerNorm and with a residual connection.
+func transformerBlock(s *nn.Scope, x *Node, c *conds, heads int) *Node {
 	n := nn.LayerNorm(s.In("norm1"), x, layerNormEps)
-	x = Add(x, attention(s.In("attn1"), n, n, heads))
+	self := s.In("attn1")
+	x = Add(x, attention(self, n, nn.Linear(self.In("to_k"), n), nn.Linear(self.In("to_v"), n), heads))
+	cross := s.In("attn2")
+	k, v := c.keysValues(cross)
 	n = nn.LayerNorm(s.In("norm2"), x, layerNormEps)
-	x = Add(x, attention(s.In("attn2"), n, context, heads))
+	x = Add(x, attention(cross, n, k, v, heads))
 	n = nn.LayerNorm(s.In("norm3"), x, layerNormEps)
 	ff := nn.Linear(s.In("ff.net.2"), nn.GEGLU(s.In("ff.net.0.proj"), n))
 	return Add(x, ff)
 }
 
-// attention is LDM's CrossAttention: bias-free to_q on x [B, N, C] and
-// to_k/to_v on ctx [B, L, D], multi-head attention, then to_out.0.
-//
-// Cross-attention projects the context with to_k and to_v joined (one
-// matrix product instead of two small ones) where the model's loader can
-// join them.
-func attention(s *nn.Scope, x, ctx *Node, heads int) *Node {
+// attention is LDM's CrossAttention given the keys and values k, v
+// [B, L, inner] (to_k and to_v of the context): bias-free to_q on x
+// [B, N, C], multi-head attention, then to_out.0.
+func attention(s *nn.Scope, x, k, v *Node, heads int) *Node {
 	q := nn.Linear(s.In("to_q"), x)
-	var kv []*Node
-	if ctx != x {
-		kv = nn.LinearMerged(s, ctx, "to_k", "to_v")
-	}
-	if kv == nil {
-		kv = []*Node{nn.Linear(s.In("to_k"), ctx), nn.Linear(s.In("to_v"), ctx)}
-	}
-	k, v := kv[0], kv[1]
 	return nn.Linear(s.In("to_out.0"), nn.Attention(q, k, v, heads, nil))
 }

@@ -33,15 +33,16 @@ func Forward(s *nn.Scope, cfg Config, x, t, context, y *Node) *Node {
 	if context != nil {
 		context = s.Cast(context)
 	}
+	c := newConds(s, cfg, emb, context)
 	h := s.Cast(TransposeAllAxes(x, 0, 2, 3, 1))
 	h = nn.Conv2D(s.In("input_blocks.0.0"), h, 1, 1)
 	skips := []*Node{h}
 	stages, _ := cfg.inputStages()
 	for i, st := range stages {
-		h = inputStage(s.Inf("input_blocks.%d", i+1), cfg, st, h, emb, context)
+		h = inputStage(s.Inf("input_blocks.%d", i+1), cfg, st, h, c)
 		skips = append(skips, h)
 	}
-	h = middle(s.In("middle_block"), cfg, h, emb, context)
+	h = middle(s.In("middle_block"), cfg, h, c)
 	for i, st := range cfg.outputStages() {
 		h = Concatenate([]*Node{h, skips[len(skips)-1]}, -1)
 		skips = skips[:len(skips)-1]
@@ -49,7 +50,7 @@ func Forward(s *nn.Scope, cfg Config, x, t, context, y *Node) *Node {
 		if st.up {
 			size = skips[len(skips)-1].Shape().Dimensions[1:3]
 		}
-		h = outputStage(s.Inf("output_blocks.%d", i), cfg, st, h, emb, context, size)
+		h = outputStage(s.Inf("output_blocks.%d", i), cfg, st, h, c, size)
 	}
 	h = nn.SiLU(nn.GroupNorm(s.In("out.0"), h, cfg.NormGroups, resNormEps))
 	h = nn.Conv2D(s.In("out.2"), h, 1, 1)
@@ -77,23 +78,23 @@ func mlp(s *nn.Scope, x *Node) *Node {
 
 // inputStage applies input_blocks.i: a Downsample (3x3 conv, stride 2,
 // pad 1, "op"), or a ResBlock followed by an optional SpatialTransformer.
-func inputStage(s *nn.Scope, cfg Config, st stage, h, emb, context *Node) *Node {
+func inputStage(s *nn.Scope, cfg Config, st stage, h *Node, c *conds) *Node {
 	if st.down {
 		return nn.Conv2D(s.In("0.op"), h, 2, 1)
 	}
-	h = resBlock(s.In("0"), cfg, h, emb)
+	h = resBlock(s.In("0"), cfg, h, c)
 	if st.depth > 0 {
-		h = spatialTransformer(s.In("1"), cfg, h, context, st.depth)
+		h = spatialTransformer(s.In("1"), cfg, h, c, st.depth)
 	}
 	return h
 }
 
 // outputStage applies output_blocks.i: ResBlock, optional
 // SpatialTransformer, optional Upsample (nearest to size, then 3x3 conv).
-func outputStage(s *nn.Scope, cfg Config, st stage, h, emb, context *Node, size []int) *Node {
-	h = resBlock(s.In("0"), cfg, h, emb)
+func outputStage(s *nn.Scope, cfg Config, st stage, h *Node, c *conds, size []int) *Node {
+	h = resBlock(s.In("0"), cfg, h, c)
 	if st.depth > 0 {
-		h = spatialTransformer(s.In("1"), cfg, h, context, st.depth)
+		h = spatialTransformer(s.In("1"), cfg, h, c, st.depth)
 	}
 	if st.up {
 		h = nn.Upsample2xTo(h, size[0], size[1])
@@ -104,22 +105,22 @@ func outputStage(s *nn.Scope, cfg Config, st stage, h, emb, context *Node, size 
 
 // middle applies middle_block: ResBlock, SpatialTransformer, ResBlock (or
 // two ResBlocks when the middle block has no attention).
-func middle(s *nn.Scope, cfg Config, h, emb, context *Node) *Node {
-	h = resBlock(s.In("0"), cfg, h, emb)
+func middle(s *nn.Scope, cfg Config, h *Node, c *conds) *Node {
+	h = resBlock(s.In("0"), cfg, h, c)
 	if cfg.MiddleDepth == 0 {
-		return resBlock(s.In("1"), cfg, h, emb)
+		return resBlock(s.In("1"), cfg, h, c)
 	}
-	h = spatialTransformer(s.In("1"), cfg, h, context, cfg.MiddleDepth)
-	return resBlock(s.In("2"), cfg, h, emb)
+	h = spatialTransformer(s.In("1"), cfg, h, c, cfg.MiddleDepth)
+	return resBlock(s.In("2"), cfg, h, c)
 }
 
 // resBlock is LDM's ResBlock on h [B, H, W, Cin] with the time embedding
-// emb [B, TimeEmbedDim], giving [B, H, W, Cout]:
+// of c, giving [B, H, W, Cout]:
 // out_layers(in_layers(h) + emb_layers(emb)) + skip_connection(h).
-func resBlock(s *nn.Scope, cfg Config, h, emb *Node) *Node {
+func resBlock(s *nn.Scope, cfg Config, h *Node, c *conds) *Node {
 	r := nn.SiLU(nn.GroupNorm(s.In("in_layers.0"), h, cfg.NormGroups, resNormEps))
 	r = nn.Conv2D(s.In("in_layers.2"), r, 1, 1)
-	e := nn.Linear(s.In("emb_layers.1"), nn.SiLU(emb)) // [B, Cout]
+	e := c.embedding(s) // [B, Cout]
 	d := e.Shape().Dimensions
 	// The embedding is added inside the norm: added here, XLA would hand
 	// it to the convolution above as a full-size side input.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 )
 
 // Source is webui's "Random number generator source" (randn_source).
@@ -89,11 +90,24 @@ func (r *ImageRNG) Next(_, _ float64) ([]float32, error) {
 		return r.first(), nil
 	}
 	n := r.shape[0] * r.shape[1] * r.shape[2]
-	out := make([]float32, 0, n*len(r.gens))
-	for _, g := range r.gens {
-		out = append(out, g.Randn(n)...)
+	return perImage(len(r.gens), n, func(i int) []float32 { return r.gens[i].Randn(n) }), nil
+}
+
+// perImage returns the n values draw(i) gives for each of count images,
+// one after another; the images are drawn in parallel (each has its own
+// generator, so the values do not depend on the order).
+func perImage(count, n int, draw func(i int) []float32) []float32 {
+	out := make([]float32, count*n)
+	var wg sync.WaitGroup
+	for i := 0; i < count; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			copy(out[i*n:(i+1)*n], draw(i))
+		}()
 	}
-	return out, nil
+	wg.Wait()
+	return out
 }
 
 func (r *ImageRNG) first() []float32 {
@@ -104,8 +118,8 @@ func (r *ImageRNG) first() []float32 {
 	if resized {
 		nh, nw = p.ResizeFromH/8, p.ResizeFromW/8
 	}
-	var out []float32
-	for i, seed := range p.Seeds {
+	out := perImage(len(p.Seeds), c*h*w, func(i int) []float32 {
+		seed := p.Seeds[i]
 		var sub []float32
 		if p.Subseeds != nil && p.SubseedStrength != 0 {
 			var ss int64
@@ -128,8 +142,8 @@ func (r *ImageRNG) first() []float32 {
 			pasteCentered(full, noise, c, h, w, nh, nw)
 			noise = full
 		}
-		out = append(out, noise...)
-	}
+		return noise
+	})
 	if p.ENSD != 0 {
 		for i, seed := range p.Seeds {
 			r.gens[i] = NewGenerator(p.Source, seed+p.ENSD)

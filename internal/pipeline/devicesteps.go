@@ -19,6 +19,10 @@ type StepFunc func(x, prev *model.Latents, noise []float32, g model.Guidance, c 
 
 var _ StepFunc = (*model.Model)(nil).RunGuidedStep
 
+// deviceLag is how many steps sampleOnDevice queues ahead of the one whose
+// callback runs.
+const deviceLag = 3
+
 // deviceStep is a step already queued on the device whose callback has not
 // run yet: its input latents and its prediction.
 type deviceStep struct {
@@ -33,9 +37,11 @@ type deviceStep struct {
 // never waits for the host between steps. A step the device call cannot
 // serve (no CFG, AND parts, cond and uncond of other lengths: see
 // Denoiser.guided) goes through d.Denoise on the host. Noise is drawn on the
-// host in the sampler's order. The callback of step i runs once step i+1 is
-// queued (copying its latents to the host then waits for step i only, while
-// the device runs step i+1). It returns the final latents.
+// host in the sampler's order. The callback of step i runs once step
+// i+deviceLag is queued: copying its latents to the host then waits for step
+// i only, while the device has the next steps to run, so a late host (a
+// garbage collection, a slow callback) does not leave it idle. It returns
+// the final latents.
 func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback) (out []float32, err error) {
 	n := len(x0) / (d.LatentC * d.H * d.W)
 	shape := []int{n, d.LatentC, d.H, d.W}
@@ -44,19 +50,22 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		return nil, fmt.Errorf("pipeline: sample: %w", err)
 	}
 	var prev *model.Latents
-	var pending *deviceStep
+	var pending []*deviceStep // queued, callback not run yet, oldest first
 	defer func() {
 		x.Free()
 		prev.Free()
-		if pending != nil {
-			pending.x.Free()
+		for _, p := range pending {
+			p.x.Free()
+			p.den.Free()
 		}
 	}()
 	report := func(s *deviceStep) error {
+		// The later steps are queued already (each has read this one's
+		// prediction if it needed it): copying these waits for this one
+		// only, and the device keeps working meanwhile. Without a
+		// callback the copy still bounds the queue to deviceLag+1 steps.
 		defer s.x.Free()
-		// The next step is queued already: copying these waits for this
-		// one only, and the device keeps working meanwhile. Without a
-		// callback the copy still bounds the queue to two steps.
+		defer s.den.Free()
 		den, err := s.den.Float32s()
 		if err != nil {
 			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
@@ -73,14 +82,16 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		}
 		return nil
 	}
-	// flush runs the callback of the step still pending.
-	flush := func() error {
-		if pending == nil {
-			return nil
+	// flush runs the callbacks of the pending steps but the last keep.
+	flush := func(keep int) error {
+		for len(pending) > keep {
+			p := pending[0]
+			pending = pending[1:]
+			if err := report(p); err != nil {
+				return err
+			}
 		}
-		p := pending
-		pending = nil
-		return report(p)
+		return nil
 	}
 	for i, st := range steps {
 		var z []float32
@@ -115,18 +126,16 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: sample: step %d: %w", i, err)
 		}
-		if err := flush(); err != nil {
-			next.Free()
-			den.Free()
+		// x and den stay for this step's callback (den is also the next
+		// step's prev), which frees them.
+		pending = append(pending, &deviceStep{i: i, sigma: st.Sigma, x: x, den: den})
+		prev, x = den, next
+		if err := flush(deviceLag); err != nil {
 			return nil, err
 		}
-		// x stays for this step's callback; the previous prediction is
-		// no longer needed once this step is queued.
-		pending = &deviceStep{i: i, sigma: st.Sigma, x: x, den: den}
-		prev.Free()
-		prev, x = den, next
 	}
-	if err := flush(); err != nil {
+	prev = nil // pending's last prediction, freed by its callback
+	if err := flush(0); err != nil {
 		return nil, err
 	}
 	if opt.Stats != nil {

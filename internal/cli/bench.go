@@ -69,6 +69,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	iters := fs.Int("iters", 10, "timed calls after the first")
 	steps := fs.Int("steps", 20, "sampling steps for --what txt2img")
 	sampler := fs.String("sampler", "Euler a", "sampler for --what txt2img")
+	previews := fs.Bool("previews", false, "txt2img: hand every step's latents to a progress callback, as the server does for live previews")
 	jsonOut := fs.String("json", "", "also write the records as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed calls to this file")
 	traceFile := fs.String("trace", "", "write a Go execution trace of the timed calls to this file (go tool trace FILE)")
@@ -121,7 +122,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			fn, err = vaeCall(m, *batch, h/8, w/8)
 		case "txt2img":
 			rec.Batch = *images
-			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, &rec)
+			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, *previews, &rec)
 		default:
 			return usagef("--what %q: use unet, guided, chain, text, vae, txt2img or all", wt)
 		}
@@ -303,7 +304,7 @@ func vaeCall(m *model.Model, b, h, w int) (func() error, error) {
 }
 
 // txt2imgCall is one whole image: prompt to PNG bytes.
-func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps, images int, sampler string, rec *benchRecord) (func() error, error) {
+func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps, images int, sampler string, previews bool, rec *benchRecord) (func() error, error) {
 	tok, err := findTokenizer(mf)
 	if err != nil {
 		return nil, err
@@ -313,9 +314,22 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 	return func() error {
 		var st pipeline.Stats
 		t0 := time.Now()
-		res, err := pipeline.Txt2Img(ctx, pipeline.Job{Model: m, Tok: tok, Stats: &st}, p)
+		job := pipeline.Job{Model: m, Tok: tok, Stats: &st}
+		var missing error
+		if previews {
+			job.StepLatents = true
+			job.OnStep = func(_, _ int, s sample.Step) {
+				if s.Denoised == nil {
+					missing = fmt.Errorf("bench: step %d came without latents", s.Index)
+				}
+			}
+		}
+		res, err := pipeline.Txt2Img(ctx, job, p)
 		if err != nil {
 			return err
+		}
+		if missing != nil {
+			return missing
 		}
 		t := time.Now()
 		imgs, texts := make([]image.Image, len(res)), make([]string, len(res))

@@ -19,10 +19,6 @@ type StepFunc func(x, prev *model.Latents, noise []float32, g model.Guidance, c 
 
 var _ StepFunc = (*model.Model)(nil).RunGuidedStep
 
-// deviceLag is how many steps sampleOnDevice queues ahead of the one whose
-// callback runs.
-const deviceLag = 3
-
 // deviceStep is a step already queued on the device whose callback has not
 // run yet: its input latents and its prediction.
 type deviceStep struct {
@@ -37,12 +33,15 @@ type deviceStep struct {
 // never waits for the host between steps. A step the device call cannot
 // serve (no CFG, AND parts, cond and uncond of other lengths: see
 // Denoiser.guided) goes through d.Denoise on the host. Noise is drawn on the
-// host in the sampler's order. The callback of step i runs once step
-// i+deviceLag is queued: copying its latents to the host then waits for step
-// i only, while the device has the next steps to run, so a late host (a
-// garbage collection, a slow callback) does not leave it idle. It returns
-// the final latents.
-func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback) (out []float32, err error) {
+// host in the sampler's order. It returns the final latents.
+//
+// With latents, the callback of step i gets the step's latents and runs
+// once step i+1 is queued: copying them to the host waits for every
+// execution queued before the copy, so the device runs step i+1 meanwhile
+// but idles once the host is late. Without latents nothing is copied back
+// between steps: the callback (progress, cancellation) runs as soon as its
+// step is queued, with X and Denoised nil, and the steps queue back to back.
+func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback, latents bool) (out []float32, err error) {
 	n := len(x0) / (d.LatentC * d.H * d.W)
 	shape := []int{n, d.LatentC, d.H, d.W}
 	x, err := model.NewLatents(x0, shape)
@@ -50,22 +49,19 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		return nil, fmt.Errorf("pipeline: sample: %w", err)
 	}
 	var prev *model.Latents
-	var pending []*deviceStep // queued, callback not run yet, oldest first
+	var pending *deviceStep
 	defer func() {
 		x.Free()
 		prev.Free()
-		for _, p := range pending {
-			p.x.Free()
-			p.den.Free()
+		if pending != nil {
+			pending.x.Free()
 		}
 	}()
 	report := func(s *deviceStep) error {
-		// The later steps are queued already (each has read this one's
-		// prediction if it needed it): copying these waits for this one
-		// only, and the device keeps working meanwhile. Without a
-		// callback the copy still bounds the queue to deviceLag+1 steps.
 		defer s.x.Free()
-		defer s.den.Free()
+		// The next step is queued already: copying these waits for this
+		// one only, and the device keeps working meanwhile. Without a
+		// callback the copy still bounds the queue to two steps.
 		den, err := s.den.Float32s()
 		if err != nil {
 			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
@@ -82,16 +78,14 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		}
 		return nil
 	}
-	// flush runs the callbacks of the pending steps but the last keep.
-	flush := func(keep int) error {
-		for len(pending) > keep {
-			p := pending[0]
-			pending = pending[1:]
-			if err := report(p); err != nil {
-				return err
-			}
+	// flush runs the callback of the step still pending.
+	flush := func() error {
+		if pending == nil {
+			return nil
 		}
-		return nil
+		p := pending
+		pending = nil
+		return report(p)
 	}
 	for i, st := range steps {
 		var z []float32
@@ -126,16 +120,27 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: sample: step %d: %w", i, err)
 		}
-		// x and den stay for this step's callback (den is also the next
-		// step's prev), which frees them.
-		pending = append(pending, &deviceStep{i: i, sigma: st.Sigma, x: x, den: den})
-		prev, x = den, next
-		if err := flush(deviceLag); err != nil {
+		if err := flush(); err != nil {
+			next.Free()
+			den.Free()
 			return nil, err
 		}
+		// The previous prediction is no longer needed once this step is
+		// queued; x stays for this step's callback if it copies latents.
+		prev.Free()
+		if latents {
+			pending = &deviceStep{i: i, sigma: st.Sigma, x: x, den: den}
+		} else {
+			x.Free()
+		}
+		prev, x = den, next
+		if !latents && cb != nil {
+			if err := cb(sample.Step{Index: i, Total: len(steps), Sigma: st.Sigma, SigmaHat: st.Sigma}); err != nil {
+				return nil, fmt.Errorf("pipeline: sample: stopped at step %d: %w", i, err)
+			}
+		}
 	}
-	prev = nil // pending's last prediction, freed by its callback
-	if err := flush(0); err != nil {
+	if err := flush(); err != nil {
 		return nil, err
 	}
 	if opt.Stats != nil {

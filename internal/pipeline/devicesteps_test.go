@@ -17,7 +17,8 @@ import (
 // go through the host inside the device loop). The latents must agree
 // within float32 rounding, every step must reach the callback in order
 // with the same denoised latents, and the device loop must have run the
-// steps it could.
+// steps it could. Without StepLatents the device loop's callbacks get no
+// latents and the result is the same.
 func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 	if !pipeline.DeviceSteps {
 		t.Skip("SDGO_DEVICE_STEPS=0")
@@ -36,10 +37,10 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 		t.Run(tc.sampler+"/"+tc.prompt, func(t *testing.T) {
 			p := pipeline.Params{Prompt: tc.prompt, NegativePrompt: "blurry", Width: 64, Height: 64, Steps: 4,
 				CFGScale: 7, Sampler: tc.sampler, Seed: 11, BatchSize: 2, BatchCount: 1}
-			run := func(host bool) (latent []float32, dens [][]float32, st pipeline.Stats) {
+			run := func(host, latents bool) (latent []float32, dens [][]float32, st pipeline.Stats) {
 				m := <-pool
 				defer func() { pool <- m }()
-				job := pipeline.Job{Model: m, Tok: tok, Stats: &st, HostLoop: host,
+				job := pipeline.Job{Model: m, Tok: tok, Stats: &st, HostLoop: host, StepLatents: latents,
 					Trace: func(name string, v []float32) {
 						if name == "x_final" {
 							latent = v
@@ -56,8 +57,8 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 				}
 				return latent, dens, st
 			}
-			want, wantDens, hostSt := run(true)
-			got, gotDens, devSt := run(false)
+			want, wantDens, hostSt := run(true, true)
+			got, gotDens, devSt := run(false, true)
 			if hostSt.DeviceSteps != 0 || devSt.DeviceSteps != tc.deviceSteps {
 				t.Errorf("steps run on the device: host loop %d, device loop %d, want 0 and %d", hostSt.DeviceSteps, devSt.DeviceSteps, tc.deviceSteps)
 			}
@@ -71,6 +72,21 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 			}
 			if d := maxRelDiff(got, want); d > 1e-4 {
 				t.Errorf("final latents differ by %g (relative)", d)
+			}
+			// Without StepLatents the device loop copies nothing back
+			// between its steps: the callbacks still come, in order,
+			// without latents, and the result is the same.
+			quiet, quietDens, _ := run(false, false)
+			if len(quietDens) != p.Steps {
+				t.Fatalf("callbacks without latents: %d, want %d", len(quietDens), p.Steps)
+			}
+			for i, d := range quietDens {
+				if tc.deviceSteps > 0 && d != nil {
+					t.Errorf("step %d: the callback got latents the job did not ask for", i)
+				}
+			}
+			if !slices.Equal(quiet, got) {
+				t.Errorf("final latents without StepLatents differ by %g (relative)", maxRelDiff(quiet, got))
 			}
 		})
 	}

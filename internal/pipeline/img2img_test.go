@@ -128,6 +128,7 @@ func firstStep(t *testing.T, j pipeline.Job, p pipeline.Img2ImgParams) sample.St
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var first *sample.Step
+	j.StepLatents = true
 	j.OnStep = func(_, _ int, s sample.Step) {
 		if first == nil {
 			s.X = append([]float32(nil), s.X...)
@@ -298,6 +299,7 @@ func inpaintWholePicture(t *testing.T, invert bool) {
 	init := testImage(64, 64)
 	j.Noise = func(int) sample.Noise { return zeroNoise{4 * 8 * 8} }
 	var x0, final []float32
+	j.StepLatents = true
 	j.OnStep = func(_, _ int, s sample.Step) {
 		if x0 == nil {
 			x0 = append([]float32(nil), s.X...)
@@ -536,6 +538,7 @@ func TestImg2ImgBatches(t *testing.T) {
 	p.Init = []image.Image{a, b}
 	p.BatchSize, p.BatchCount, p.Steps, p.DenoisingStrength = 2, 2, 2, 0.5
 	var starts [][]float32
+	j.StepLatents = true
 	j.OnStep = func(_, _ int, s sample.Step) {
 		if s.Index == 0 {
 			starts = append(starts, append([]float32(nil), s.X...))

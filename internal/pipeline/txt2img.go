@@ -140,6 +140,11 @@ type Job struct {
 	// Networks finds the LoRA files <lora:name:...> tags name; nil makes
 	// such a tag an error.
 	Networks NetworkFinder
+	// StepLatents makes OnStep receive every step's latents (X and
+	// Denoised), for live previews. Without it the device sampling loop
+	// copies nothing back between steps and OnStep sees them nil there;
+	// the host loop passes them either way.
+	StepLatents bool
 	// HostLoop runs every sampler loop on the host, latents copied back
 	// after each step, even where the device loop could serve it
 	// (sampleOnDevice; DeviceSteps false does the same for all jobs).
@@ -265,7 +270,7 @@ func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, de
 	var out []float32
 	var err error
 	if steps, ok := sample.LinearSteps(smp, sigmas, opt); ok && dev != nil && dev.Step != nil {
-		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb)
+		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.OnStep != nil && j.StepLatents)
 	} else {
 		out, err = smp.Func(den, x, sigmas, opt, noise, cb)
 	}

@@ -62,14 +62,7 @@ func TestLoRAFixtureCases(t *testing.T) {
 			}
 			switch c.Kind {
 			case "lora_unet":
-				x, xShape, err := m.Tensor(c.InputTensors["x"])
-				if err != nil {
-					t.Fatal(err)
-				}
-				ctx, ctxShape, err := m.Tensor(c.InputTensors["context"])
-				if err != nil {
-					t.Fatal(err)
-				}
+				x, xShape, ctx, ctxShape := unetInputs(t, m, c)
 				eps, err := mdl.RunUNet(x, xShape, []float32{float32(in.Timestep)}, ctx, ctxShape, nil)
 				if err != nil {
 					t.Fatal(err)
@@ -137,6 +130,20 @@ func TestLoRAComposition(t *testing.T) {
 	}
 }
 
+// unetInputs are a UNet case's latents and context with their shapes.
+func unetInputs(t *testing.T, m *fixture.Manifest, c *fixture.Case) (x []float32, xShape []int, ctx []float32, ctxShape []int) {
+	t.Helper()
+	x, xShape, err := m.Tensor(c.InputTensors["x"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, ctxShape, err = m.Tensor(c.InputTensors["context"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return x, xShape, ctx, ctxShape
+}
+
 func textIDs(t *testing.T, m *fixture.Manifest, id string) []int {
 	t.Helper()
 	for _, c := range m.Cases {
@@ -201,14 +208,7 @@ func TestLoRAReachesJoinedWeights(t *testing.T) {
 	if err := c.DecodeInputs(&in); err != nil {
 		t.Fatal(err)
 	}
-	x, xShape, err := m.Tensor(c.InputTensors["x"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, ctxShape, err := m.Tensor(c.InputTensors["context"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	x, xShape, ctx, ctxShape := unetInputs(t, m, c)
 	mdl := loadTiny(t, m)
 	run := func() []float32 {
 		t.Helper()

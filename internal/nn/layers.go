@@ -155,7 +155,8 @@ func GroupNormAdd(s *Scope, x, add *Node, groups int, eps float64) *Node {
 var groupNormRows = 64
 
 // groupNormRun returns the run length for hw positions: the largest divisor
-// of hw not above groupNormRows (hw itself when runs do not apply).
+// of hw from groupNormRows/4 to groupNormRows; hw itself (one reduction)
+// when hw is that small or has no such divisor.
 func groupNormRun(hw int) int {
 	if groupNormRows <= 0 || hw <= groupNormRows {
 		return hw

@@ -91,10 +91,12 @@ func (s *Scope) Raw(name string) *Node {
 	return v.ValueGraph(s.g)
 }
 
-// Merged returns the tensors name of the sibling modules of s (such as
-// "to_k" and "to_v") joined along their first axis, in the compute dtype:
-// the context's loader builds it for the key MergedKey gives. nil when the
-// context cannot provide it (weights set one by one, as in tests).
+// Merged returns the tensors name of the modules below s (paths relative
+// to s, such as "to_k" or "input_blocks.1.0.emb_layers.1") joined along
+// their first axis, in the compute dtype. The context's loader builds it
+// for the key "<s's path>.@<module>+<module>....<name>" (MergedParts splits
+// it). nil when the context cannot provide it (weights set one by one, as
+// in tests).
 func (s *Scope) Merged(modules []string, name string) *Node {
 	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path+"."+mergedMark+strings.Join(modules, "+")), name)
 	if v == nil {
@@ -107,7 +109,8 @@ func (s *Scope) Merged(modules []string, name string) *Node {
 const mergedMark = "@"
 
 // MergedParts returns the checkpoint keys a merged key ("a.b.@to_k+to_v.weight",
-// see Scope.Merged) joins, in order; ok is false for a plain key.
+// see Scope.Merged) joins, in order; ok is false for a plain key. Module
+// paths may contain dots.
 func MergedParts(key string) (parts []string, ok bool) {
 	at := strings.Index(key, "."+mergedMark)
 	dot := strings.LastIndexByte(key, '.')

@@ -554,7 +554,23 @@ func (m *Model) Decode(latent []float32, shape []int) ([]float32, []int, error) 
 // RGBA bytes [B, 8h, 8w, 4] with alpha 255 (image.NRGBA's layout), a
 // quarter of the float images' size to copy back.
 func (m *Model) DecodePixels(latent []float32, shape []int) ([]byte, []int, error) {
-	res, err := m.nets[netVAE].Run("vae_decode", m.decodeGraph(), tensors.FromFlatDataAndDimensions(latent, shape...))
+	x, err := NewLatents(latent, shape)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer x.Free()
+	return m.DecodeLatentsPixels(x)
+}
+
+// DecodeLatentsPixels is DecodePixels of latents already on the device
+// (the device sampling loop's result): the decoder is queued behind the
+// work that produces them, without a round trip through the host. x stays
+// the caller's.
+func (m *Model) DecodeLatentsPixels(x *Latents) ([]byte, []int, error) {
+	if x == nil || x.t == nil {
+		return nil, nil, fmt.Errorf("model: decode: latents already freed")
+	}
+	res, err := m.nets[netVAE].Run("vae_decode", m.decodeGraph(), x.t)
 	if err != nil {
 		return nil, nil, err
 	}

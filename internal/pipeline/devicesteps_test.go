@@ -104,3 +104,42 @@ func maxRelDiff(a, b []float32) float64 {
 	}
 	return d / max(1, size)
 }
+
+// TestQueuedDecodeMatchesHostDecode: without a trace, txt2img decodes the
+// device loop's latents where they are (the decoder queued behind the
+// steps); with a trace it copies them to the host first. The images must
+// be the same.
+func TestQueuedDecodeMatchesHostDecode(t *testing.T) {
+	if !pipeline.DeviceSteps {
+		t.Skip("SDGO_DEVICE_STEPS=0")
+	}
+	pool, tok := tinyPool(t, 1)
+	p := pipeline.Params{Prompt: "a red house by the sea", NegativePrompt: "blurry", Width: 64, Height: 64, Steps: 3,
+		CFGScale: 7, Sampler: "Euler a", Seed: 5, BatchSize: 2, BatchCount: 1}
+	run := func(trace bool) []pipeline.Result {
+		m := <-pool
+		defer func() { pool <- m }()
+		var st pipeline.Stats
+		job := pipeline.Job{Model: m, Tok: tok, Stats: &st}
+		if trace {
+			job.Trace = func(string, []float32) {}
+		}
+		res, err := pipeline.Txt2Img(context.Background(), job, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.DeviceSteps != p.Steps {
+			t.Fatalf("trace %v: %d steps on the device, want %d", trace, st.DeviceSteps, p.Steps)
+		}
+		return res
+	}
+	queued, host := run(false), run(true)
+	if len(queued) != 2 || len(host) != 2 {
+		t.Fatalf("%d and %d images, want 2 each", len(queued), len(host))
+	}
+	for i := range host {
+		if !slices.Equal(queued[i].Image.Pix, host[i].Image.Pix) || queued[i].Image.Rect != host[i].Image.Rect {
+			t.Errorf("image %d differs between the queued and the host decode", i)
+		}
+	}
+}

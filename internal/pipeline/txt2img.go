@@ -168,7 +168,10 @@ type Stats struct {
 	// (sampleOnDevice): they are queued without waiting, so UNet and
 	// Between do not include them.
 	DeviceSteps int
-	Decode      time.Duration // VAE decode and 8-bit conversion
+	// Decode is the VAE decode and 8-bit conversion. When the decoder is
+	// queued behind the device loop (no hires pass, no trace), Sampling
+	// ends once the steps are queued and Decode includes waiting for them.
+	Decode time.Duration
 }
 
 // stepTimer adds the time of a sampling loop's UNet calls, and of the gaps
@@ -264,13 +267,19 @@ func (j Job) stepCallback(ctx context.Context, first, total int) sample.Callback
 //
 // dev, when not nil, is the Denoiser whose Denoise den is: with a device
 // step function and a linear sampler the loop then runs on the device
-// (sampleOnDevice).
-func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, dev *Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) ([]float32, error) {
+// (sampleOnDevice). keep, when not nil, takes the device loop's final
+// latents instead (the returned slice is then nil): the caller decodes them
+// where they are and frees them.
+func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, dev *Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback, keep **model.Latents) ([]float32, error) {
 	start := time.Now()
 	var out []float32
 	var err error
 	if steps, ok := sample.LinearSteps(smp, sigmas, opt); ok && dev != nil && dev.Step != nil {
-		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.OnStep != nil && j.StepLatents)
+		var final *model.Latents
+		out, final, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.OnStep != nil && j.StepLatents, keep != nil)
+		if keep != nil {
+			*keep = final
+		}
 	} else {
 		out, err = smp.Func(den, x, sigmas, opt, noise, cb)
 	}
@@ -394,7 +403,14 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		// 5. Sample.
 		d := j.newDenoiser(table, h, w, p.CFGScale, conds, p.BatchSize)
 		cb := j.stepCallback(ctx, b*p.BatchSize, total)
-		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, d, x, sigmas, opt, noise, cb)
+		// Without a hires pass or a trace the decoder is queued behind
+		// the device loop's last steps (decodeLatents).
+		var onDevice *model.Latents
+		var keep **model.Latents
+		if hp == nil && j.Trace == nil {
+			keep = &onDevice
+		}
+		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, d, x, sigmas, opt, noise, cb, keep)
 		if err != nil {
 			return results, err
 		}
@@ -409,7 +425,13 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		// 6. Decode and describe.
 		j.trace("x_final", latent)
 		start = time.Now()
-		imgs, err := decode(j, latent, p.BatchSize, dh, dw)
+		var imgs []*image.NRGBA
+		if onDevice != nil {
+			imgs, err = decodeLatents(j, onDevice, p.BatchSize)
+			onDevice.Free()
+		} else {
+			imgs, err = decode(j, latent, p.BatchSize, dh, dw)
+		}
 		j.since(&j.stat().Decode, start)
 		if err != nil {
 			return results, err
@@ -481,6 +503,26 @@ func modelTable(m *model.Model) *sample.Table {
 	return sample.DefaultTable()
 }
 
+// decodeLatents is decode of latents on the device (the device loop's
+// result): the decoder runs behind the steps that make them.
+func decodeLatents(j Job, x *model.Latents, n int) ([]*image.NRGBA, error) {
+	px, shape, err := j.Model.DecodeLatentsPixels(x)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: decode: %w", err)
+	}
+	return rgbaImages(px, shape, n), nil
+}
+
+// rgbaImages wraps n images of RGBA bytes [n, H, W, 4] without copying.
+func rgbaImages(px []byte, shape []int, n int) []*image.NRGBA {
+	per := 4 * shape[1] * shape[2]
+	out := make([]*image.NRGBA, n)
+	for i := range out {
+		out[i] = &image.NRGBA{Pix: px[i*per : (i+1)*per : (i+1)*per], Stride: 4 * shape[2], Rect: image.Rect(0, 0, shape[2], shape[1])}
+	}
+	return out
+}
+
 // decode runs the VAE on a batch of latents and converts to 8-bit images:
 // on the device (Model.DecodePixels) unless the job traces the float
 // images.
@@ -490,12 +532,7 @@ func decode(j Job, latent []float32, n, h, w int) ([]*image.NRGBA, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pipeline: decode: %w", err)
 		}
-		per := 4 * shape[1] * shape[2]
-		out := make([]*image.NRGBA, n)
-		for i := range out {
-			out[i] = &image.NRGBA{Pix: px[i*per : (i+1)*per : (i+1)*per], Stride: 4 * shape[2], Rect: image.Rect(0, 0, shape[2], shape[1])}
-		}
-		return out, nil
+		return rgbaImages(px, shape, n), nil
 	}
 	img, shape, err := j.Model.Decode(latent, []int{n, 4, h, w})
 	if err != nil {

@@ -72,16 +72,14 @@ func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.
 	start := time.Now()
 	key := keyOf(scope, name)
 	var t *tensors.Tensor
+	var ok bool
 	if parts, merged := nn.MergedParts(key); merged {
-		var ok bool
-		if t, ok = l.merged(parts); !ok {
-			return nil, false
-		}
+		t, ok = l.merged(parts)
 	} else {
-		var ok bool
-		if t, ok = l.tensor(key); !ok {
-			return nil, false
-		}
+		t, ok = l.tensor(key)
+	}
+	if !ok {
+		return nil, false
 	}
 	l.mu.Lock()
 	l.stats.Tensors++

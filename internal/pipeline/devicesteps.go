@@ -35,10 +35,10 @@ type deviceStep struct {
 // Denoiser.guided) goes through d.Denoise on the host. Noise is drawn on the
 // host in the sampler's order. It returns the final latents.
 //
-// With latents, the callback of step i gets the step's latents and runs
-// once step i+1 is queued: copying them to the host waits for every
-// execution queued before the copy, so the device runs step i+1 meanwhile
-// but idles once the host is late. Without latents nothing is copied back
+// With latents (and a callback), the callback of step i gets the step's
+// latents and runs once step i+1 is queued: copying them to the host waits
+// for every execution queued before the copy, so the device runs step i+1
+// meanwhile but idles once the host is late. Without latents nothing is copied back
 // between steps: the callback (progress, cancellation) runs as soon as its
 // step is queued, with X and Denoised nil, and the steps queue back to back.
 //
@@ -61,17 +61,14 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 			pending.x.Free()
 		}
 	}()
+	latents = latents && cb != nil
 	report := func(s *deviceStep) error {
 		defer s.x.Free()
-		// The next step is queued already: copying these waits for this
-		// one only, and the device keeps working meanwhile. Without a
-		// callback the copy still bounds the queue to two steps.
+		// The next step is queued already: the device runs it while these
+		// copies wait for this one.
 		den, err := s.den.Float32s()
 		if err != nil {
 			return fmt.Errorf("pipeline: sample: step %d: %w", s.i, err)
-		}
-		if cb == nil {
-			return nil
 		}
 		x, err := s.x.Float32s()
 		if err != nil {

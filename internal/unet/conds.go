@@ -1,6 +1,8 @@
 package unet
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -26,7 +28,7 @@ func newConds(s *nn.Scope, cfg Config, emb, context *Node) *conds {
 	shapes := Shapes(cfg, "")
 	var embMods, kvMods []string
 	var embOuts, kvOuts []int
-	for _, key := range Keys(cfg, "") {
+	for _, key := range slices.Sorted(maps.Keys(shapes)) {
 		switch {
 		case strings.HasSuffix(key, ".emb_layers.1.weight"):
 			embMods = append(embMods, strings.TrimSuffix(key, ".weight"))

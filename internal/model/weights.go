@@ -3,7 +3,6 @@ package model
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,32 +100,19 @@ func (l *loader) tensor(key string) (*tensors.Tensor, bool) {
 	return nn.KernelTensor(hostTensor(v, shape, l.dtype)), true
 }
 
-// merged joins the tensors named parts along their first axis (their
-// other axes must agree) into one tensor (nn.Scope.Merged); false when a
-// part is missing or the shapes do not fit.
+// merged joins the tensors named parts along their first axis into one
+// tensor (nn.Scope.Merged, nn.JoinRows); false when a part is missing or
+// the shapes do not fit. Convolution kernels are not joined.
 func (l *loader) merged(parts []string) (*tensors.Tensor, bool) {
 	var ts []*tensors.Tensor
-	rows := 0
 	for _, p := range parts {
 		t, ok := l.tensor(p)
-		if !ok || t.Rank() < 1 || t.Rank() > 2 {
-			return nil, false
-		}
-		if len(ts) > 0 && !slices.Equal(t.Shape().Dimensions[1:], ts[0].Shape().Dimensions[1:]) {
+		if !ok || t.Rank() > 2 {
 			return nil, false
 		}
 		ts = append(ts, t)
-		rows += t.Shape().Dimensions[0]
 	}
-	dims := slices.Clone(ts[0].Shape().Dimensions)
-	dims[0] = rows
-	out := tensors.FromShape(shapes.Make(l.dtype, dims...))
-	out.MutableBytes(func(dst []byte) {
-		for _, t := range ts {
-			t.ConstBytes(func(src []byte) { dst = dst[copy(dst, src):] })
-		}
-	})
-	return out, true
+	return nn.JoinRows(ts)
 }
 
 // changed reports whether the weight of key, or one it joins, is in keys.

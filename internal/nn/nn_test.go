@@ -416,3 +416,30 @@ func TestLinearJoined(t *testing.T) {
 		t.Error("LinearJoined joined weights without a loader that joins them")
 	}
 }
+
+func TestJoinRows(t *testing.T) {
+	a := tensors.FromFlatDataAndDimensions([]float32{1, 2, 3, 4}, 2, 2)
+	b := tensors.FromFlatDataAndDimensions([]float32{5, 6}, 1, 2)
+	for _, tc := range []struct {
+		name string
+		ts   []*tensors.Tensor
+		want []float32 // nil: refused
+		dims []int
+	}{
+		{"matrices", []*tensors.Tensor{a, b}, []float32{1, 2, 3, 4, 5, 6}, []int{3, 2}},
+		{"vectors", []*tensors.Tensor{tensors.FromFlatDataAndDimensions([]float32{1}, 1), tensors.FromFlatDataAndDimensions([]float32{2, 3}, 2)}, []float32{1, 2, 3}, []int{3}},
+		{"other widths", []*tensors.Tensor{a, tensors.FromFlatDataAndDimensions([]float32{1, 2, 3}, 1, 3)}, nil, nil},
+		{"other ranks", []*tensors.Tensor{a, tensors.FromFlatDataAndDimensions([]float32{1, 2}, 2)}, nil, nil},
+		{"other dtypes", []*tensors.Tensor{a, tensors.FromFlatDataAndDimensions([]float64{5, 6}, 1, 2)}, nil, nil},
+		{"none", nil, nil, nil},
+	} {
+		got, ok := JoinRows(tc.ts)
+		if ok != (tc.want != nil) {
+			t.Errorf("%s: ok %v, want %v", tc.name, ok, tc.want != nil)
+			continue
+		}
+		if ok && (fmt.Sprint(got.Shape().Dimensions) != fmt.Sprint(tc.dims) || fmt.Sprint(tensors.MustCopyFlatData[float32](got)) != fmt.Sprint(tc.want)) {
+			t.Errorf("%s: %v %v, want %v %v", tc.name, got.Shape().Dimensions, tensors.MustCopyFlatData[float32](got), tc.dims, tc.want)
+		}
+	}
+}

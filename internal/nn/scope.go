@@ -2,10 +2,12 @@ package nn
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 )
@@ -122,6 +124,35 @@ func MergedParts(key string) (parts []string, ok bool) {
 		parts = append(parts, prefix+"."+m+name)
 	}
 	return parts, true
+}
+
+// JoinRows joins tensors of one dtype whose axes after the first agree
+// along their first axis: what a merged key (Scope.Merged) names. ok is
+// false when they do not fit.
+func JoinRows(ts []*tensors.Tensor) (joined *tensors.Tensor, ok bool) {
+	if len(ts) == 0 {
+		return nil, false
+	}
+	first := ts[0].Shape()
+	dims := slices.Clone(first.Dimensions)
+	if len(dims) == 0 {
+		return nil, false
+	}
+	dims[0] = 0
+	for _, t := range ts {
+		sh := t.Shape()
+		if sh.DType != first.DType || sh.Rank() != first.Rank() || !slices.Equal(sh.Dimensions[1:], first.Dimensions[1:]) {
+			return nil, false
+		}
+		dims[0] += sh.Dimensions[0]
+	}
+	joined = tensors.FromShape(shapes.Make(first.DType, dims...))
+	joined.MutableBytes(func(dst []byte) {
+		for _, t := range ts {
+			t.ConstBytes(func(src []byte) { dst = dst[copy(dst, src):] })
+		}
+	})
+	return joined, true
 }
 
 // W returns the tensor name of this scope converted to the compute dtype.

@@ -70,18 +70,15 @@ func (l joiningLoader) LoadVariable(_ *context.Context, scope, name string) (*te
 		}
 		return nn.KernelTensor(t), true
 	}
-	var v []float32
-	dims := []int{0}
+	var ts []*tensors.Tensor
 	for _, p := range parts {
 		t, ok := l[p]
 		if !ok {
 			return nil, false
 		}
-		v = append(v, tensors.MustCopyFlatData[float32](t)...)
-		dims[0] += t.Shape().Dimensions[0]
-		dims = append(dims[:1], t.Shape().Dimensions[1:]...)
+		ts = append(ts, t)
 	}
-	return tensors.FromFlatDataAndDimensions(v, dims...), true
+	return nn.JoinRows(ts)
 }
 
 func (joiningLoader) DeleteVariable(*context.Context, string, string) error { return nil }

@@ -18,7 +18,7 @@ var layer = map[string]int{
 	"pipeline": 4, "verify": 5, "engine": 5,
 	"server": 6,
 	"cli":    7, "testutil": 9,
-	"api": 0, "config": 0, "webui": 0, "upscale": 1,
+	"api": 0, "config": 0, "webui": 0, "upscale": 1, "par": 0,
 }
 
 // forbidden lists imports that must never appear, with the reason.

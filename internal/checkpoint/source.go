@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"sdgo/internal/par"
 	"sdgo/internal/pickle"
 	"sdgo/internal/safetensors"
 )
@@ -82,7 +84,21 @@ func OpenFile(path string) (Source, error) {
 	return safetensorsSource{s}, nil
 }
 
-// toFloat32 converts raw bytes of a dtype named like safetensors' dtypes.
+// toFloat32 converts raw bytes of a dtype named like safetensors' dtypes,
+// large tensors on every core.
 func toFloat32(raw []byte, dtype string) ([]float32, error) {
-	return safetensors.ToFloat32(raw, safetensors.DType(dtype))
+	d := safetensors.DType(dtype)
+	if !d.Valid() || len(raw)%d.Size() != 0 {
+		return safetensors.ToFloat32(raw, d) // its error
+	}
+	size := d.Size()
+	dst := make([]float32, len(raw)/size)
+	var err error
+	var once sync.Once
+	par.For(len(dst), 1<<18, func(lo, hi int) {
+		if e := safetensors.ToFloat32Into(dst[lo:hi], raw[lo*size:hi*size], d); e != nil {
+			once.Do(func() { err = e })
+		}
+	})
+	return dst, err
 }

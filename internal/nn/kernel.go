@@ -1,12 +1,12 @@
 package nn
 
 import (
-	"runtime"
-	"sync"
 	"unsafe"
 
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"sdgo/internal/par"
 )
 
 // Convolution kernels live in graphs as [out, kh, kw, in] (channels last,
@@ -51,18 +51,7 @@ func PermuteKernel(dst, src []byte, shape []int, elem int) {
 			}
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), o)
-	if o*per < 1<<20 || workers < 2 {
-		work(0, o)
-		return
-	}
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		lo, hi := k*o/workers, (k+1)*o/workers
-		wg.Add(1)
-		go func() { defer wg.Done(); work(lo, hi) }()
-	}
-	wg.Wait()
+	par.For(o, max(1, (1<<20)/per), work)
 }
 
 // permute moves one output channel [in, hw] to [hw, in].

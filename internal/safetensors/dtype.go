@@ -241,6 +241,21 @@ func convert(dst []float32, src []byte, d DType) error {
 	return nil
 }
 
+// ToFloat32Into is ToFloat32 into dst, which must hold exactly the
+// elements of src: callers converting large tensors split them into ranges.
+func ToFloat32Into(dst []float32, src []byte, d DType) error {
+	if !d.Valid() {
+		return fmt.Errorf("safetensors: convert: unknown dtype %q", d)
+	}
+	if len(src) != len(dst)*d.Size() {
+		return fmt.Errorf("safetensors: convert: %d bytes for %d %s elements", len(src), len(dst), d)
+	}
+	if err := convert(dst, src, d); err != nil {
+		return fmt.Errorf("safetensors: convert: %w", err)
+	}
+	return nil
+}
+
 // ToFloat32 decodes little-endian elements of dtype d to float32. Integer and
 // bool types convert by value. It is exported for packages that hold raw bytes
 // of the same dtypes (the same string names are used by sdgo's pickle reader).

@@ -245,3 +245,25 @@ func TestLoRAReachesJoinedWeights(t *testing.T) {
 		t.Error("the LoRA changed nothing")
 	}
 }
+
+// TestChanged: a merged key changes with any tensor it joins, a derived key
+// with the tensor it is computed from, a plain key with itself.
+func TestChanged(t *testing.T) {
+	keys := map[string]bool{"a.attn2.to_v.weight": true, "a.up.conv.weight": true}
+	for _, tc := range []struct {
+		key  string
+		want bool
+	}{
+		{"a.attn2.to_v.weight", true},
+		{"a.attn2.to_k.weight", false},
+		{"a.attn2.@to_k+to_v.weight", true},
+		{"a.attn1.@to_k+to_v.weight", false},
+		{"a.up.conv.~subpixel.weight", true},
+		{"a.down.conv.~subpixel.weight", false},
+		{"a.up.conv.bias", false},
+	} {
+		if got := changed(keys, tc.key); got != tc.want {
+			t.Errorf("changed(%q) = %v, want %v", tc.key, got, tc.want)
+		}
+	}
+}

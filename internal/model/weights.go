@@ -14,6 +14,7 @@ import (
 
 	"sdgo/internal/checkpoint"
 	"sdgo/internal/nn"
+	"sdgo/internal/par"
 	"sdgo/internal/safetensors"
 )
 
@@ -74,6 +75,8 @@ func (l *loader) LoadVariable(_ *context.Context, scope, name string) (*tensors.
 	var ok bool
 	if parts, merged := nn.MergedParts(key); merged {
 		t, ok = l.merged(parts)
+	} else if base, transform, derived := nn.DerivedKey(key); derived {
+		t, ok = l.derived(base, transform)
 	} else {
 		t, ok = l.tensor(key)
 	}
@@ -115,8 +118,25 @@ func (l *loader) merged(parts []string) (*tensors.Tensor, bool) {
 	return nn.JoinRows(ts)
 }
 
-// changed reports whether the weight of key, or one it joins, is in keys.
+// derived computes a transform of the tensor base (nn.Scope.Derived,
+// nn.Derive) in float32 and stores it in the storage dtype and layout.
+func (l *loader) derived(base, transform string) (*tensors.Tensor, bool) {
+	v, shape, err := l.src.Float32(base)
+	if err != nil {
+		return nil, false
+	}
+	if v, shape, err = nn.Derive(transform, v, shape); err != nil {
+		return nil, false
+	}
+	return nn.KernelTensor(hostTensor(v, shape, l.dtype)), true
+}
+
+// changed reports whether the weight of key, or one it joins or is derived
+// from, is in keys.
 func changed(keys map[string]bool, key string) bool {
+	if base, _, ok := nn.DerivedKey(key); ok {
+		return keys[base]
+	}
 	if parts, ok := nn.MergedParts(key); ok {
 		for _, p := range parts {
 			if keys[p] {
@@ -180,9 +200,11 @@ func hostTensor(v []float32, shape []int, dtype dtypes.DType) *tensors.Tensor {
 			conv = safetensors.Float32ToBF16
 		}
 		t.MutableBytes(func(b []byte) {
-			for i, f := range v {
-				binary.LittleEndian.PutUint16(b[2*i:], conv(f))
-			}
+			par.For(len(v), 1<<18, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					binary.LittleEndian.PutUint16(b[2*i:], conv(v[i]))
+				}
+			})
 		})
 		return t
 	default:

@@ -107,6 +107,19 @@ func (s *Scope) Merged(modules []string, name string) *Node {
 	return s.as(v.ValueGraph(s.g), s.DType)
 }
 
+// Derived returns the tensor name of s transformed by the named transform
+// (see Derive), in the compute dtype. The context's loader builds it for
+// the key "<s's path>.~<transform>.<name>" (DerivedKey splits it) from the
+// checkpoint tensor, once, when it loads the weights. nil when the context
+// cannot provide it (weights set one by one, as in tests).
+func (s *Scope) Derived(transform, name string) *Node {
+	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path+"."+derivedMark+transform), name)
+	if v == nil {
+		return nil
+	}
+	return s.as(v.ValueGraph(s.g), s.DType)
+}
+
 // mergedMark starts the module list of a merged key.
 const mergedMark = "@"
 

@@ -56,12 +56,24 @@ func randomValues(cfg unet.Config) map[string]*tensors.Tensor {
 }
 
 // joiningLoader serves tensors by checkpoint key as the model's loader
-// does: convolution kernels in the graph layout, and the tensors of a
-// merged key (nn.MergedParts) joined along their first axis.
+// does: convolution kernels in the graph layout, the tensors of a merged
+// key (nn.MergedParts) joined along their first axis, and derived keys
+// (nn.DerivedKey) through nn.Derive.
 type joiningLoader map[string]*tensors.Tensor
 
 func (l joiningLoader) LoadVariable(_ *context.Context, scope, name string) (*tensors.Tensor, bool) {
 	key := strings.ReplaceAll(strings.Trim(scope, "/"), "/", ".") + "." + name
+	if base, transform, ok := nn.DerivedKey(key); ok {
+		t, ok := l[base]
+		if !ok {
+			return nil, false
+		}
+		v, shape, err := nn.Derive(transform, tensors.MustCopyFlatData[float32](t), t.Shape().Dimensions)
+		if err != nil {
+			return nil, false
+		}
+		return nn.KernelTensor(tensors.FromFlatDataAndDimensions(v, shape...)), true
+	}
 	parts, merged := nn.MergedParts(key)
 	if !merged {
 		t, ok := l[key]
@@ -83,11 +95,12 @@ func (l joiningLoader) LoadVariable(_ *context.Context, scope, name string) (*te
 
 func (joiningLoader) DeleteVariable(*context.Context, string, string) error { return nil }
 
-// joinedVariables counts the context's variables of merged keys.
-func joinedVariables(ctx *context.Context) int {
+// loadedVariables counts the context's variables whose scope contains
+// mark: "@" for merged keys, "~" for derived ones.
+func loadedVariables(ctx *context.Context, mark string) int {
 	n := 0
 	for v := range ctx.IterVariables() {
-		if strings.Contains(v.Scope(), "@") {
+		if strings.Contains(v.Scope(), mark) {
 			n++
 		}
 	}
@@ -134,19 +147,20 @@ func runForward(t *testing.T, ctx *context.Context, cfg unet.Config, b, h, w, to
 // the output shape and that every value is finite.
 func TestForwardFamilies(t *testing.T) {
 	tests := []struct {
-		name string
-		cfg  unet.Config
-		h, w int
+		name   string
+		cfg    unet.Config
+		h, w   int
+		folded int // upsampling convolutions whose size doubles exactly
 	}{
 		{"sd2-like 8x8", unet.Config{InChannels: 4, OutChannels: 4, ModelChannels: 32, ChannelMult: []int{1, 2, 2},
 			NumResBlocks: 1, TransformerDepth: []int{1, 1, 0}, MiddleDepth: 1, ContextDim: 24, UseLinearProj: true,
-			NumHeadChannels: 16, TimeEmbedDim: 64, NormGroups: 32}, 8, 8},
-		{"sdxl-like 9x7", unet.Config{InChannels: 4, OutChannels: 4, ModelChannels: 32, ChannelMult: []int{1, 2, 2},
+			NumHeadChannels: 16, TimeEmbedDim: 64, NormGroups: 32}, 8, 8, 2},
+		{"sdxl-like 12x7", unet.Config{InChannels: 4, OutChannels: 4, ModelChannels: 32, ChannelMult: []int{1, 2, 2},
 			NumResBlocks: 2, TransformerDepth: []int{0, 1, 2}, MiddleDepth: 2, ContextDim: 24, UseLinearProj: true,
-			NumHeadChannels: 16, TimeEmbedDim: 64, ADMInChannels: 40, NormGroups: 32}, 9, 7},
+			NumHeadChannels: 16, TimeEmbedDim: 64, ADMInChannels: 40, NormGroups: 32}, 12, 7, 1},
 		{"inpaint 5x11", unet.Config{InChannels: 9, OutChannels: 4, ModelChannels: 32, ChannelMult: []int{1, 2, 2, 2},
 			NumResBlocks: 1, TransformerDepth: []int{1, 1, 1, 0}, MiddleDepth: 1, ContextDim: 16,
-			NumHeads: 4, TimeEmbedDim: 64, NormGroups: 32}, 5, 11},
+			NumHeads: 4, TimeEmbedDim: 64, NormGroups: 32}, 5, 11, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,7 +175,8 @@ func TestForwardFamilies(t *testing.T) {
 			}
 			out, shape := runForward(t, randomWeights(tc.cfg), tc.cfg, 2, tc.h, tc.w, 5)
 			// Weights from a loader that joins them (as the model's does)
-			// take the joined emb_layers and to_k/to_v path: same output.
+			// take the joined emb_layers and to_k/to_v path, and the folded
+			// upsampling convolutions where the size doubles: same output.
 			ctx := context.New()
 			ctx.SetLoader(joiningLoader(randomValues(tc.cfg)))
 			joined, _ := runForward(t, ctx, tc.cfg, 2, tc.h, tc.w, 5)
@@ -170,8 +185,11 @@ func TestForwardFamilies(t *testing.T) {
 					t.Fatalf("joined weights: output[%d] = %v, want %v", i, joined[i], out[i])
 				}
 			}
-			if n := joinedVariables(ctx); n != 3 {
+			if n := loadedVariables(ctx, "@"); n != 3 {
 				t.Errorf("%d joined tensors loaded, want 3 (emb_layers' weight and bias, to_k/to_v's weight)", n)
+			}
+			if n := loadedVariables(ctx, "~"); n != tc.folded {
+				t.Errorf("%d folded upsampling kernels loaded, want %d", n, tc.folded)
 			}
 			if want := []int{2, tc.cfg.OutChannels, tc.h, tc.w}; !reflect.DeepEqual(shape, want) {
 				t.Fatalf("output shape %v, want %v", shape, want)

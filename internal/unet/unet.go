@@ -97,8 +97,7 @@ func outputStage(s *nn.Scope, cfg Config, st stage, h *Node, c *conds, size []in
 		h = spatialTransformer(s.In("1"), cfg, h, c, st.depth)
 	}
 	if st.up {
-		h = nn.Upsample2xTo(h, size[0], size[1])
-		h = nn.Conv2D(s.Inf("%d.conv", st.upIndex()), h, 1, 1)
+		h = nn.UpsampleConv(s.Inf("%d.conv", st.upIndex()), h, size[0], size[1])
 	}
 	return h
 }

@@ -57,7 +57,8 @@ func downsample(s *nn.Scope, x *Node) *Node {
 
 // upsample is LDM's Upsample with conv: nearest 2x, then a 3x3 conv.
 func upsample(s *nn.Scope, x *Node) *Node {
-	return nn.Conv2D(s.In("conv"), nn.Upsample2x(x), 1, 1)
+	d := x.Shape().Dimensions
+	return nn.UpsampleConv(s.In("conv"), x, 2*d[1], 2*d[2])
 }
 
 // encoder is LDM's Encoder on x [B,H,W,in] (NHWC, compute dtype), giving
@@ -97,5 +98,5 @@ func decoder(s *nn.Scope, cfg Config, z *Node) *Node {
 		}
 	}
 	h = nn.SiLU(norm(s.In("norm_out"), cfg, h))
-	return nn.Conv2D(s.In("conv_out"), h, 1, 1)
+	return nn.Conv2DNarrow(s.In("conv_out"), h, 1, 1, 8)
 }

@@ -69,7 +69,9 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	iters := fs.Int("iters", 10, "timed calls after the first")
 	steps := fs.Int("steps", 20, "sampling steps for --what txt2img")
 	sampler := fs.String("sampler", "Euler a", "sampler for --what txt2img")
-	previews := fs.Bool("previews", false, "txt2img: hand every step's latents to a progress callback, as the server does for live previews")
+	var t2i t2iOptions
+	fs.BoolVar(&t2i.previews, "previews", false, "txt2img: hand every step's latents to a progress callback, as the server does for live previews")
+	fs.BoolVar(&t2i.newPrompts, "new-prompts", false, "txt2img: another prompt each call (a number appended), so the text encoder runs every time instead of answering from its cache of recent prompts")
 	jsonOut := fs.String("json", "", "also write the records as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the timed calls to this file")
 	traceFile := fs.String("trace", "", "write a Go execution trace of the timed calls to this file (go tool trace FILE)")
@@ -122,7 +124,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			fn, err = vaeCall(m, *batch, h/8, w/8)
 		case "txt2img":
 			rec.Batch = *images
-			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, *previews, &rec)
+			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, t2i, &rec)
 		default:
 			return usagef("--what %q: use unet, guided, chain, text, vae, txt2img or all", wt)
 		}
@@ -303,20 +305,31 @@ func vaeCall(m *model.Model, b, h, w int) (func() error, error) {
 	}, nil
 }
 
+// t2iOptions are the bench's txt2img settings beyond size and sampler.
+type t2iOptions struct {
+	previews   bool // every step's latents to the callback (--previews)
+	newPrompts bool // another prompt each call (--new-prompts)
+}
+
 // txt2imgCall is one whole image: prompt to PNG bytes.
-func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps, images int, sampler string, previews bool, rec *benchRecord) (func() error, error) {
+func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps, images int, sampler string, o t2iOptions, rec *benchRecord) (func() error, error) {
 	tok, err := findTokenizer(mf)
 	if err != nil {
 		return nil, err
 	}
-	p := pipeline.Params{Prompt: "a photograph of an astronaut riding a horse", Width: w, Height: h, Steps: steps,
+	const prompt = "a photograph of an astronaut riding a horse"
+	p := pipeline.Params{Prompt: prompt, Width: w, Height: h, Steps: steps,
 		CFGScale: 7, Sampler: sampler, Seed: 1, BatchSize: images, BatchCount: 1}
+	calls := 0
 	return func() error {
+		if calls++; o.newPrompts {
+			p.Prompt = fmt.Sprintf("%s, %d", prompt, calls)
+		}
 		var st pipeline.Stats
 		t0 := time.Now()
 		job := pipeline.Job{Model: m, Tok: tok, Stats: &st}
 		var missing error
-		if previews {
+		if o.previews {
 			job.StepLatents = true
 			job.OnStep = func(_, _ int, s sample.Step) {
 				if s.Denoised == nil {

@@ -343,6 +343,7 @@ func (r *Runner) reloadWeights(src Source, keys map[string]bool) error {
 // place (reloadWeights); should that fail, it falls back to a new runner
 // over src, which reloads everything.
 func (m *Model) swapWeights(src Source, keys map[string]bool) {
+	m.texts.clear()
 	for i, r := range m.nets {
 		if err := r.reloadWeights(src, keys); err != nil {
 			m.replaceRunner(network(i), src)

@@ -56,6 +56,7 @@ type Model struct {
 	// so one can compile while another runs (Precompile).
 	nets   [numNets]*Runner
 	inputs inputCache // conditioning tensors reused across sampling steps
+	texts  textCache  // recent text-encoder results, for jobs with the same prompts
 }
 
 // network indexes Model.nets.
@@ -295,6 +296,7 @@ func parseHints(raw json.RawMessage) map[string]json.RawMessage {
 // models' weights) and the checkpoint. The model must not be used
 // afterwards.
 func (m *Model) Close() error {
+	m.texts.clear()
 	if m.nets[netUNet] != nil {
 		for _, r := range m.nets {
 			r.release()
@@ -388,13 +390,18 @@ func (m *Model) encodeText(i int, ids [][]int, vecs []InputVectors, out clip.Out
 	}
 	key := fmt.Sprintf("text%d/skip%d/norm%v/pool%v", i, out.Skip, out.FinalNorm, out.Pooled)
 	inputs := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(flat, b, l)}
+	var v, mask []float32
 	if len(vecs) > 0 {
-		v, mask, err := inputVectors(vecs, b, l, te.Config.Width)
-		if err != nil {
+		var err error
+		if v, mask, err = inputVectors(vecs, b, l, te.Config.Width); err != nil {
 			return TextOutput{}, err
 		}
 		key += "/vectors"
 		inputs = append(inputs, tensors.FromFlatDataAndDimensions(v, b, l, te.Config.Width), tensors.FromFlatDataAndDimensions(mask, b, l))
+	}
+	cacheKey := textKey(key, flat, v, mask)
+	if to, ok := m.texts.get(cacheKey); ok {
+		return to, nil
 	}
 	res, err := m.nets[netText].Run(key, func(s *nn.Scope, in []*Node) []*Node {
 		scope := s.In(strings.TrimSuffix(te.Prefix, "."))
@@ -424,6 +431,7 @@ func (m *Model) encodeText(i int, ids [][]int, vecs []InputVectors, out clip.Out
 			return to, err
 		}
 	}
+	m.texts.put(cacheKey, to)
 	return to, nil
 }
 

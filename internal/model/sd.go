@@ -571,9 +571,9 @@ func (m *Model) DecodePixels(latent []float32, shape []int) ([]byte, []int, erro
 }
 
 // DecodeLatentsPixels is DecodePixels of latents already on the device
-// (the device sampling loop's result): the decoder is queued behind the
-// work that produces them, without a round trip through the host. x stays
-// the caller's.
+// (the device sampling loop's result), without a round trip through the
+// host; the decoder is queued behind any work still computing them. x
+// stays the caller's.
 func (m *Model) DecodeLatentsPixels(x *Latents) ([]byte, []int, error) {
 	if x == nil || x.t == nil {
 		return nil, nil, fmt.Errorf("model: decode: latents already freed")

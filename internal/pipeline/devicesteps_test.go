@@ -105,11 +105,10 @@ func maxRelDiff(a, b []float32) float64 {
 	return d / max(1, size)
 }
 
-// TestQueuedDecodeMatchesHostDecode: without a trace, txt2img decodes the
-// device loop's latents where they are (the decoder queued behind the
-// steps); with a trace it copies them to the host first. The images must
-// be the same.
-func TestQueuedDecodeMatchesHostDecode(t *testing.T) {
+// TestDeviceDecodeMatchesHostDecode: without a trace, txt2img decodes the
+// device loop's latents where they are; with a trace it copies them to the
+// host first. The images must be the same.
+func TestDeviceDecodeMatchesHostDecode(t *testing.T) {
 	if !pipeline.DeviceSteps {
 		t.Skip("SDGO_DEVICE_STEPS=0")
 	}

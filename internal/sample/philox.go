@@ -56,7 +56,13 @@ const philoxChunk = 16384
 
 // Randn returns the next n standard normal values, computed on several
 // cores for large n (a 1024x1024 SDXL latent has 65,536).
-func (g *Philox) Randn(n int) []float32 {
+func (g *Philox) Randn(n int) []float32 { return g.RandnChunks(n, philoxChunk) }
+
+// RandnChunks is Randn with chunk values per goroutine: the values are the
+// same for any chunk. A job's first noise, which the first step waits for,
+// is drawn in smaller chunks than the sampler's noise drawn during UNet
+// calls (see philoxChunk).
+func (g *Philox) RandnChunks(n, chunk int) []float32 {
 	out := make([]float32, n)
 	fill := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -64,15 +70,15 @@ func (g *Philox) Randn(n int) []float32 {
 			out[i] = curandNormal(r[0], r[1])
 		}
 	}
-	if n <= philoxChunk || runtime.GOMAXPROCS(0) == 1 {
+	if n <= chunk || runtime.GOMAXPROCS(0) == 1 {
 		fill(0, n)
 	} else {
 		var wg sync.WaitGroup
-		for lo := 0; lo < n; lo += philoxChunk {
+		for lo := 0; lo < n; lo += chunk {
 			wg.Add(1)
 			go func(lo int) {
 				defer wg.Done()
-				fill(lo, min(lo+philoxChunk, n))
+				fill(lo, min(lo+chunk, n))
 			}(lo)
 		}
 		wg.Wait()

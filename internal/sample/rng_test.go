@@ -1,6 +1,7 @@
 package sample
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -105,6 +106,21 @@ func TestTxt2ImgNoise(t *testing.T) {
 		check("noise_init", want)
 		for _, draw := range stack(t, m, c.InputTensors["noise_steps"]) {
 			check("noise_steps", draw)
+		}
+	}
+}
+
+// TestPhiloxChunks: the values do not depend on how many goroutines draw
+// them, and the next draw continues the stream the same way.
+func TestPhiloxChunks(t *testing.T) {
+	const n = 3*1024 + 17
+	want := NewPhilox(11)
+	a, a2 := want.Randn(n), want.Randn(40)
+	for _, chunk := range []int{1, 100, 1024, n, 2 * n} {
+		g := NewPhilox(11)
+		b, b2 := g.RandnChunks(n, chunk), g.Randn(40)
+		if !slices.Equal(a, b) || !slices.Equal(a2, b2) {
+			t.Errorf("chunks of %d: the values differ from one goroutine's", chunk)
 		}
 	}
 }

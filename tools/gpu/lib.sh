@@ -4,10 +4,11 @@ mkdir -p "$OUT" "$M"
 [ -x $G/sdgo ] || gunzip -kf $G/sdgo.gz
 SDGO=$G/sdgo
 # measure NAME CMD...: runs CMD with nvidia-smi sampling GPU memory every
-# 100 ms; appends "NAME peak_MiB" to $OUT/peak_mem.txt.
+# MEM_MS ms (20; sessions 3-5 sampled every 100 ms, which missed peaks of
+# 20-40 ms); appends "NAME peak_MiB" to $OUT/peak_mem.txt.
 measure() {
   local name=$1; shift
-  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 > "$OUT/mem_$name.log" 2>/dev/null &
+  nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms ${MEM_MS:-20} > "$OUT/mem_$name.log" 2>/dev/null &
   local pid=$!
   "$@"
   local rc=$?

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph"
@@ -10,12 +11,22 @@ import (
 )
 
 // UpsampleConv is LDM's Upsample with conv, Conv2D(s, Upsample2xTo(x, h, w),
-// 1, 1) for x [B, H, W, C], without the upsampled image: each of the four
-// output pixels a nearest-neighbour block makes sees only two rows and two
-// columns of x, so the 3x3 kernel folds into four 2x2 kernels (the
-// "subpixel" derived weight, see SubpixelKernel), computed as one 2x2
-// convolution of x with four times the output channels and interleaved.
-// That is 4/9 of the multiply-adds and no 4x larger input written and read.
+// 1, 1) for x [B, H, W, C]. With SDGO_FOLD_UPSAMPLE set it is computed
+// without the upsampled image: each of the four output pixels a
+// nearest-neighbour block makes sees only two rows and two columns of x, so
+// the 3x3 kernel folds into four 2x2 kernels (the "subpixel" derived
+// weight, see SubpixelKernel), 4/9 of the multiply-adds. "1" runs them as
+// one 2x2 convolution of four times the output channels, "phases" as four
+// convolutions of x's size; the outputs are interleaved.
+//
+// Folding is off by default. On an H100 it made the VAE decoder 17-19%
+// faster (b2 15.1 -> 12.3-12.6 ms) and 20 SD 1.5 steps ~2 ms faster, but
+// cuDNN offers 2x2 convolutions algorithms with enormous workspaces: with
+// an empty autotune cache XLA's autotuner asked for 140 and 557 GB, took
+// the card's whole memory (77-80 GB at VAE batch 8, 15-56 GB at UNet batch
+// 16, against 4.2 and 5.8 GB unfolded) and one batch-8 first run crashed
+// (tools/gpu/diag23.sh, diag24.sh).
+//
 // Without a loader that derives the kernel (weights set one by one), or
 // for an odd h or w (the convolution's zero padding then meets the cut
 // upsampled edge, not x's), it upsamples and convolves.
@@ -23,7 +34,12 @@ func UpsampleConv(s *Scope, x *Node, h, w int) *Node {
 	d := x.Shape().Dimensions
 	b, ih, iw := d[0], d[1], d[2]
 	var k *Node
-	if h == 2*ih && w == 2*iw {
+	if mode := foldUpsample(); h == 2*ih && w == 2*iw && mode != "" && mode != "0" {
+		if mode == "phases" {
+			if y := upsamplePhases(s, x); y != nil {
+				return y
+			}
+		}
 		k = s.Derived("subpixel", "weight")
 	}
 	if k == nil {
@@ -44,6 +60,36 @@ func UpsampleConv(s *Scope, x *Node, h, w int) *Node {
 		rows[a] = Reshape(Concatenate(cols, 3), b, ih, 1, iw, 2, o)
 	}
 	y := Reshape(Concatenate(rows, 2), b, h, w, o)
+	if s.Has("bias") {
+		y = AddLast(y, s.W("bias"))
+	}
+	return y
+}
+
+// foldUpsample is SDGO_FOLD_UPSAMPLE (see UpsampleConv), read when a graph
+// is built: "" or "0" upsamples and convolves, "1" folds into one
+// convolution, "phases" into four.
+func foldUpsample() string { return os.Getenv("SDGO_FOLD_UPSAMPLE") }
+
+// upsamplePhases is UpsampleConv as four convolutions, one per output
+// phase, each padded so that it gives x's size; nil without the derived
+// kernels.
+func upsamplePhases(s *Scope, x *Node) *Node {
+	d := x.Shape().Dimensions
+	b, ih, iw := d[0], d[1], d[2]
+	phases := make([]*Node, 4)
+	for p := range phases {
+		k := s.Derived(fmt.Sprintf("subpixel%d", p), "weight")
+		if k == nil {
+			return nil
+		}
+		a, c := p/2, p%2
+		y := conv(s, x, k, 1, [][2]int{{1 - a, a}, {1 - c, c}})
+		phases[p] = Reshape(y, b, ih, 1, iw, 1, -1)
+	}
+	o := phases[0].Shape().Dimensions[5]
+	rows := []*Node{Concatenate(phases[0:2], 4), Concatenate(phases[2:4], 4)}
+	y := Reshape(Concatenate(rows, 2), b, 2*ih, 2*iw, o)
 	if s.Has("bias") {
 		y = AddLast(y, s.W("bias"))
 	}
@@ -96,7 +142,24 @@ const derivedMark = "~"
 
 // derivations are the transforms Scope.Derived may name.
 var derivations = map[string]func([]float32, []int) ([]float32, []int, error){
-	"subpixel": SubpixelKernel,
+	"subpixel":  SubpixelKernel,
+	"subpixel0": subpixelPhase(0),
+	"subpixel1": subpixelPhase(1),
+	"subpixel2": subpixelPhase(2),
+	"subpixel3": subpixelPhase(3),
+}
+
+// subpixelPhase is SubpixelKernel's kernel of output phase p alone,
+// [O, I, 2, 2].
+func subpixelPhase(p int) func([]float32, []int) ([]float32, []int, error) {
+	return func(w []float32, shape []int) ([]float32, []int, error) {
+		k, ks, err := SubpixelKernel(w, shape)
+		if err != nil {
+			return nil, nil, err
+		}
+		n := len(k) / 4
+		return k[p*n : (p+1)*n], []int{ks[0] / 4, ks[1], 2, 2}, nil
+	}
 }
 
 // DerivedKey splits a derived key ("a.conv.~subpixel.weight", see

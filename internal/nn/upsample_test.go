@@ -44,6 +44,15 @@ func (deriveLoader) DeleteVariable(*context.Context, string, string) error { ret
 // plain path); without a loader that derives the kernel it must take the
 // plain path too.
 func TestUpsampleConv(t *testing.T) {
+	for _, mode := range []string{"1", "phases"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Setenv("SDGO_FOLD_UPSAMPLE", mode)
+			testUpsampleConv(t)
+		})
+	}
+}
+
+func testUpsampleConv(t *testing.T) {
 	for _, tc := range []struct {
 		h, w, oh, ow, in, out int
 		bias, im2col          bool
@@ -75,7 +84,7 @@ func TestUpsampleConv(t *testing.T) {
 			}
 			folded := false
 			for v := range ctx.IterVariables() {
-				folded = folded || v.Scope() == "/m/~subpixel"
+				folded = folded || strings.HasPrefix(v.Scope(), "/m/~subpixel")
 			}
 			if even := tc.oh%2 == 0 && tc.ow%2 == 0; folded != even {
 				t.Fatalf("subpixel kernel loaded: %v, want %v", folded, even)
@@ -86,7 +95,37 @@ func TestUpsampleConv(t *testing.T) {
 			near(t, "folded vs upsampled", tensors.MustCopyFlatData[float32](res[0]), tensors.MustCopyFlatData[float32](res[1]), 1e-5)
 		})
 	}
-	// Weights set one by one: no derived kernel, the plain path.
+}
+
+// TestUpsampleConvPlain: folding off (the default), or weights set one by
+// one (no derived kernel), give the plain path.
+func TestUpsampleConvPlain(t *testing.T) {
+	folded := func() (n int) {
+		ctx := context.New()
+		ctx.SetLoader(deriveLoader{"m.weight": tensors.FromFlatDataAndDimensions(seq(2*2*9, 0.4), 2, 2, 3, 3)})
+		exec, err := context.NewExec(testBackend(t), ctx, func(ctx *context.Context, x *Node) *Node {
+			return UpsampleConv(NewScope(ctx, x.Graph(), dtypes.Float32).In("m"), x, 4, 4)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := exec.Exec(tensors.FromFlatDataAndDimensions(seq(8, 1), 1, 2, 2, 2)); err != nil {
+			t.Fatal(err)
+		}
+		for v := range ctx.IterVariables() {
+			if strings.Contains(v.Scope(), "~") {
+				n++
+			}
+		}
+		return n
+	}
+	for mode, want := range map[string]int{"": 0, "0": 0, "1": 1, "phases": 4} {
+		t.Setenv("SDGO_FOLD_UPSAMPLE", mode)
+		if n := folded(); n != want {
+			t.Errorf("SDGO_FOLD_UPSAMPLE=%q: %d derived kernels loaded, want %d", mode, n, want)
+		}
+	}
+	t.Setenv("SDGO_FOLD_UPSAMPLE", "1")
 	w := map[string]*tensors.Tensor{"m.weight": tensors.FromFlatDataAndDimensions(seq(2*2*9, 0.4), 2, 2, 3, 3)}
 	x := tensors.FromFlatDataAndDimensions(seq(2*2*2, 1), 1, 2, 2, 2)
 	got := run(t, w, func(s *Scope, x *Node) *Node { return UpsampleConv(s, x, 4, 4) }, x)

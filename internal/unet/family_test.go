@@ -176,7 +176,9 @@ func TestForwardFamilies(t *testing.T) {
 			out, shape := runForward(t, randomWeights(tc.cfg), tc.cfg, 2, tc.h, tc.w, 5)
 			// Weights from a loader that joins them (as the model's does)
 			// take the joined emb_layers and to_k/to_v path, and the folded
-			// upsampling convolutions where the size doubles: same output.
+			// upsampling convolutions (SDGO_FOLD_UPSAMPLE) where the size
+			// doubles: same output.
+			t.Setenv("SDGO_FOLD_UPSAMPLE", "1")
 			ctx := context.New()
 			ctx.SetLoader(joiningLoader(randomValues(tc.cfg)))
 			joined, _ := runForward(t, ctx, tc.cfg, 2, tc.h, tc.w, 5)

@@ -21,7 +21,7 @@ import (
 //
 // Folding is off by default. On an H100 it made the VAE decoder 17-19%
 // faster (b2 15.1 -> 12.3-12.6 ms) and 20 SD 1.5 steps ~2 ms faster, but
-// cuDNN offers 2x2 convolutions algorithms with enormous workspaces: with
+// cuDNN offers algorithms for 2x2 convolutions with enormous workspaces: with
 // an empty autotune cache XLA's autotuner asked for 140 and 557 GB, took
 // the card's whole memory (77-80 GB at VAE batch 8, 15-56 GB at UNet batch
 // 16, against 4.2 and 5.8 GB unfolded) and one batch-8 first run crashed

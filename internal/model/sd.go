@@ -399,7 +399,7 @@ func (m *Model) encodeText(i int, ids [][]int, vecs []InputVectors, out clip.Out
 		key += "/vectors"
 		inputs = append(inputs, tensors.FromFlatDataAndDimensions(v, b, l, te.Config.Width), tensors.FromFlatDataAndDimensions(mask, b, l))
 	}
-	cacheKey := textKey(key, flat, v, mask)
+	cacheKey := textKey(key, b, l, flat, v, mask)
 	if to, ok := m.texts.get(cacheKey); ok {
 		return to, nil
 	}

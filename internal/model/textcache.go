@@ -3,6 +3,7 @@ package model
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -26,21 +27,19 @@ type cachedText struct {
 
 const textCacheSize = 4
 
-// textKey names one encoder call: the graph key and a digest of the token
-// ids, input vectors and mask.
-func textKey(graph string, ids []int32, v, mask []float32) string {
-	h := sha256.New()
-	var b [4]byte
+// textKey names one encoder call: the graph key, the rows' shape and a
+// digest of the token ids, input vectors and mask.
+func textKey(graph string, rows, tokens int, ids []int32, v, mask []float32) string {
+	buf := make([]byte, 0, 4*(len(ids)+len(v)+len(mask)+1))
 	for _, id := range ids {
-		binary.LittleEndian.PutUint32(b[:], uint32(id))
-		h.Write(b[:])
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(id))
 	}
-	h.Write([]byte{0xff}) // ids end here
+	buf = binary.LittleEndian.AppendUint32(buf, math.MaxUint32) // the ids end here
 	for _, f := range slices.Concat(v, mask) {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(f))
-		h.Write(b[:])
+		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(f))
 	}
-	return graph + "|" + string(h.Sum(nil))
+	sum := sha256.Sum256(buf)
+	return fmt.Sprintf("%s|%dx%d|%x", graph, rows, tokens, sum)
 }
 
 func (c *textCache) get(key string) (TextOutput, bool) {

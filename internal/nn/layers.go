@@ -310,9 +310,12 @@ func MulLast(x, vec *Node) *Node { return Mul(x, ExpandLeftToRank(vec, x.Rank())
 
 // Conv2DNarrow is Conv2D for a convolution with fewer than n output
 // channels (a VAE decoder's three colours): the kernel gets zero output
-// channels up to n and the result is cut back. On an H100 cuDNN ran the
-// decoder's 512x512 conv_out with 3 output channels at a fraction of the
-// speed it reaches with 8.
+// channels up to n and the result is cut back. With 3 output channels
+// cuDNN ran the SD decoder's 512x512 conv_out as a generic kernel taking
+// 122 us of a 6.1 ms decode on an H100 (tools/gpu/prof15.sh), about six
+// times the time to read its input once; 8 channels meet the alignment of
+// its tensor-core kernels. (Its effect was measured only together with
+// the folded upsampling, see UpsampleConv.)
 func Conv2DNarrow(s *Scope, x *Node, stride, pad, n int) *Node {
 	w := s.W("weight")
 	o := w.Shape().Dimensions[0]

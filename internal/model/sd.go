@@ -567,17 +567,6 @@ func (m *Model) DecodePixels(latent []float32, shape []int) ([]byte, []int, erro
 		return nil, nil, err
 	}
 	defer x.Free()
-	return m.DecodeLatentsPixels(x)
-}
-
-// DecodeLatentsPixels is DecodePixels of latents already on the device
-// (the device sampling loop's result), without a round trip through the
-// host; the decoder is queued behind any work still computing them. x
-// stays the caller's.
-func (m *Model) DecodeLatentsPixels(x *Latents) ([]byte, []int, error) {
-	if x == nil || x.t == nil {
-		return nil, nil, fmt.Errorf("model: decode: latents already freed")
-	}
 	res, err := m.nets[netVAE].Run("vae_decode", m.decodeGraph(), x.t)
 	if err != nil {
 		return nil, nil, err

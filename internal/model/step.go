@@ -49,13 +49,6 @@ func (l *Latents) Float32s() ([]float32, error) {
 	return Float32s(l.t)
 }
 
-// Wait returns once the work computing the latents is done (a copy to the
-// host waits for it; the copy is dropped).
-func (l *Latents) Wait() error {
-	_, err := l.Float32s()
-	return err
-}
-
 // Free releases the latents' device memory now. Free on nil does nothing.
 func (l *Latents) Free() {
 	if l != nil && l.t != nil {

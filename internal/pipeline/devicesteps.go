@@ -41,16 +41,12 @@ type deviceStep struct {
 // meanwhile but idles once the host is late. Without latents nothing is copied back
 // between steps: the callback (progress, cancellation) runs as soon as its
 // step is queued, with X and Denoised nil, and the steps queue back to back.
-//
-// With keep it returns the final latents on the device instead (out nil),
-// without waiting for the steps: the caller queues its next work (the VAE)
-// behind them and frees them.
-func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback, latents, keep bool) (out []float32, final *model.Latents, err error) {
+func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback, latents bool) (out []float32, err error) {
 	n := len(x0) / (d.LatentC * d.H * d.W)
 	shape := []int{n, d.LatentC, d.H, d.W}
 	x, err := model.NewLatents(x0, shape)
 	if err != nil {
-		return nil, nil, fmt.Errorf("pipeline: sample: %w", err)
+		return nil, fmt.Errorf("pipeline: sample: %w", err)
 	}
 	var prev *model.Latents
 	var pending *deviceStep
@@ -92,10 +88,10 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		var z []float32
 		if st.Draw {
 			if noise == nil {
-				return nil, nil, fmt.Errorf("pipeline: sample: %w", sample.ErrNoNoise)
+				return nil, fmt.Errorf("pipeline: sample: %w", sample.ErrNoNoise)
 			}
 			if z, err = noise.Next(st.NoiseFrom, st.NoiseTo); err != nil {
-				return nil, nil, fmt.Errorf("pipeline: sample: noise: %w", err)
+				return nil, fmt.Errorf("pipeline: sample: noise: %w", err)
 			}
 		}
 		if st.N == 0 {
@@ -105,7 +101,7 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		step := d.Calls
 		gc, ok, err := d.guided(step, st.Sigma)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		var next, den *model.Latents
 		if ok {
@@ -119,12 +115,12 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 			next, den, err = hostStep(d, x, prev, z, st)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("pipeline: sample: step %d: %w", i, err)
+			return nil, fmt.Errorf("pipeline: sample: step %d: %w", i, err)
 		}
 		if err := flush(); err != nil {
 			next.Free()
 			den.Free()
-			return nil, nil, err
+			return nil, err
 		}
 		// The previous prediction is no longer needed once this step is
 		// queued; x stays for this step's callback if it copies latents.
@@ -137,24 +133,20 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		prev, x = den, next
 		if !latents && cb != nil {
 			if err := cb(sample.Step{Index: i, Total: len(steps), Sigma: st.Sigma, SigmaHat: st.Sigma}); err != nil {
-				return nil, nil, fmt.Errorf("pipeline: sample: stopped at step %d: %w", i, err)
+				return nil, fmt.Errorf("pipeline: sample: stopped at step %d: %w", i, err)
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if opt.Stats != nil {
 		opt.Stats.NFE = len(steps)
 	}
-	if keep {
-		final, x = x, nil // not freed by the deferred cleanup
-		return nil, final, nil
-	}
 	if out, err = x.Float32s(); err != nil {
-		return nil, nil, fmt.Errorf("pipeline: sample: %w", err)
+		return nil, fmt.Errorf("pipeline: sample: %w", err)
 	}
-	return out, nil, nil
+	return out, nil
 }
 
 // hostStep is one step through d.Denoise and the update on the host, for

@@ -105,10 +105,11 @@ func maxRelDiff(a, b []float32) float64 {
 	return d / max(1, size)
 }
 
-// TestDeviceDecodeMatchesHostDecode: without a trace, txt2img decodes the
-// device loop's latents where they are; with a trace it copies them to the
-// host first. The images must be the same.
-func TestDeviceDecodeMatchesHostDecode(t *testing.T) {
+// TestDevicePixelsMatchHostPixels: without a trace, txt2img converts the
+// decoded images to 8 bits on the device (Model.DecodePixels); with a
+// trace it copies the float images to the host and converts them there.
+// The images must be the same.
+func TestDevicePixelsMatchHostPixels(t *testing.T) {
 	if !pipeline.DeviceSteps {
 		t.Skip("SDGO_DEVICE_STEPS=0")
 	}
@@ -132,13 +133,13 @@ func TestDeviceDecodeMatchesHostDecode(t *testing.T) {
 		}
 		return res
 	}
-	queued, host := run(false), run(true)
-	if len(queued) != 2 || len(host) != 2 {
-		t.Fatalf("%d and %d images, want 2 each", len(queued), len(host))
+	device, host := run(false), run(true)
+	if len(device) != 2 || len(host) != 2 {
+		t.Fatalf("%d and %d images, want 2 each", len(device), len(host))
 	}
 	for i := range host {
-		if !slices.Equal(queued[i].Image.Pix, host[i].Image.Pix) || queued[i].Image.Rect != host[i].Image.Rect {
-			t.Errorf("image %d differs between the queued and the host decode", i)
+		if !slices.Equal(device[i].Image.Pix, host[i].Image.Pix) || device[i].Image.Rect != host[i].Image.Rect {
+			t.Errorf("image %d differs between the device and the host conversion", i)
 		}
 	}
 }

@@ -246,7 +246,7 @@ func (hp *hiresPass) run(ctx context.Context, j Job, p *Params, sp sample.SeedPa
 		return nil, err
 	}
 	d := j.newDenoiser(hp.table, oh, ow, p.CFGScale, hp.conds, n)
-	return j.runSampler("pipeline: hires: sample", hp.smp, d.Denoise, d, x, hp.sigmas, hp.opt, noise, cb, nil)
+	return j.runSampler("pipeline: hires: sample", hp.smp, d.Denoise, d, x, hp.sigmas, hp.opt, noise, cb)
 }
 
 // cropLatent cuts the centre [oh, ow] out of latents [n, 4, h, w] as

@@ -273,7 +273,7 @@ func img2imgBatch(ctx context.Context, j Job, p *Img2ImgParams, in batchInputs) 
 	}
 	cb := j.stepCallback(ctx, in.b*n, p.BatchCount*n)
 	// 3. Sample the tail; blend the kept area once more.
-	latent, err := j.runSampler("pipeline: img2img: sample", in.smp, den, dev, x, in.sigmas, in.opt, noise, cb, nil)
+	latent, err := j.runSampler("pipeline: img2img: sample", in.smp, den, dev, x, in.sigmas, in.opt, noise, cb)
 	if err != nil {
 		return nil, err
 	}

@@ -168,10 +168,7 @@ type Stats struct {
 	// (sampleOnDevice): they are queued without waiting, so UNet and
 	// Between do not include them.
 	DeviceSteps int
-	// Decode is the VAE decode and 8-bit conversion. When the decoder
-	// reads the device loop's latents (no hires pass, no trace), Sampling
-	// ends once the steps are queued and Decode includes waiting for them.
-	Decode time.Duration
+	Decode      time.Duration // VAE decode and 8-bit conversion
 }
 
 // stepTimer adds the time of a sampling loop's UNet calls, and of the gaps
@@ -267,19 +264,13 @@ func (j Job) stepCallback(ctx context.Context, first, total int) sample.Callback
 //
 // dev, when not nil, is the Denoiser whose Denoise den is: with a device
 // step function and a linear sampler the loop then runs on the device
-// (sampleOnDevice). keep, when not nil, takes the device loop's final
-// latents instead (the returned slice is then nil): the caller decodes them
-// where they are and frees them.
-func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, dev *Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback, keep **model.Latents) ([]float32, error) {
+// (sampleOnDevice).
+func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, dev *Denoiser, x []float32, sigmas []float64, opt sample.Options, noise sample.Noise, cb sample.Callback) ([]float32, error) {
 	start := time.Now()
 	var out []float32
 	var err error
 	if steps, ok := sample.LinearSteps(smp, sigmas, opt); ok && dev != nil && dev.Step != nil {
-		var final *model.Latents
-		out, final, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.OnStep != nil && j.StepLatents, keep != nil)
-		if keep != nil {
-			*keep = final
-		}
+		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.OnStep != nil && j.StepLatents)
 	} else {
 		out, err = smp.Func(den, x, sigmas, opt, noise, cb)
 	}
@@ -403,14 +394,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		// 5. Sample.
 		d := j.newDenoiser(table, h, w, p.CFGScale, conds, p.BatchSize)
 		cb := j.stepCallback(ctx, b*p.BatchSize, total)
-		// Without a hires pass or a trace the decoder reads the device
-		// loop's final latents where they are (decodeLatents).
-		var onDevice *model.Latents
-		var keep **model.Latents
-		if hp == nil && j.Trace == nil {
-			keep = &onDevice
-		}
-		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, d, x, sigmas, opt, noise, cb, keep)
+		latent, err := j.runSampler("pipeline: sample", smp, d.Denoise, d, x, sigmas, opt, noise, cb)
 		if err != nil {
 			return results, err
 		}
@@ -425,13 +409,7 @@ func Txt2Img(ctx context.Context, j Job, p Params) ([]Result, error) {
 		// 6. Decode and describe.
 		j.trace("x_final", latent)
 		start = time.Now()
-		var imgs []*image.NRGBA
-		if onDevice != nil {
-			imgs, err = decodeLatents(j, onDevice, p.BatchSize)
-			onDevice.Free()
-		} else {
-			imgs, err = decode(j, latent, p.BatchSize, dh, dw)
-		}
+		imgs, err := decode(j, latent, p.BatchSize, dh, dw)
 		j.since(&j.stat().Decode, start)
 		if err != nil {
 			return results, err
@@ -503,22 +481,6 @@ func modelTable(m *model.Model) *sample.Table {
 	return sample.DefaultTable()
 }
 
-// decodeLatents is decode of latents on the device (the device loop's
-// result). It waits for the steps that make them first: queued behind
-// them, the decoder's working memory (363 MiB at 512x512) was allocated
-// while the last steps still held theirs, and SD 1.5 at batch 1 peaked at
-// 3237 MiB instead of 2977 (H100, nvidia-smi every 20 ms, ab18.sh).
-func decodeLatents(j Job, x *model.Latents, n int) ([]*image.NRGBA, error) {
-	if err := x.Wait(); err != nil {
-		return nil, fmt.Errorf("pipeline: decode: %w", err)
-	}
-	px, shape, err := j.Model.DecodeLatentsPixels(x)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: decode: %w", err)
-	}
-	return rgbaImages(px, shape, n), nil
-}
-
 // rgbaImages wraps n images of RGBA bytes [n, H, W, 4] without copying.
 func rgbaImages(px []byte, shape []int, n int) []*image.NRGBA {
 	per := 4 * shape[1] * shape[2]
@@ -531,7 +493,11 @@ func rgbaImages(px []byte, shape []int, n int) []*image.NRGBA {
 
 // decode runs the VAE on a batch of latents and converts to 8-bit images:
 // on the device (Model.DecodePixels) unless the job traces the float
-// images.
+// images. The latents come from the host, so the decoder starts once the
+// steps are done: queued behind the device loop's last steps instead
+// (session 5), XLA allocated its working memory (363 MiB at 512x512)
+// while those steps still held theirs, and SD 1.5 at batch 1 peaked at
+// 3237-3269 MiB instead of 3013 (H100, nvidia-smi every 20 ms, ab19.sh).
 func decode(j Job, latent []float32, n, h, w int) ([]*image.NRGBA, error) {
 	if j.Trace == nil {
 		px, shape, err := j.Model.DecodePixels(latent, []int{n, 4, h, w})

@@ -100,11 +100,7 @@ func (s *Scope) Raw(name string) *Node {
 // it). nil when the context cannot provide it (weights set one by one, as
 // in tests).
 func (s *Scope) Merged(modules []string, name string) *Node {
-	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path+"."+mergedMark+strings.Join(modules, "+")), name)
-	if v == nil {
-		return nil
-	}
-	return s.as(v.ValueGraph(s.g), s.DType)
+	return s.loaded(mergedMark+strings.Join(modules, "+"), name)
 }
 
 // Derived returns the tensor name of s transformed by the named transform
@@ -113,7 +109,14 @@ func (s *Scope) Merged(modules []string, name string) *Node {
 // checkpoint tensor, once, when it loads the weights. nil when the context
 // cannot provide it (weights set one by one, as in tests).
 func (s *Scope) Derived(transform, name string) *Node {
-	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path+"."+derivedMark+transform), name)
+	return s.loaded(derivedMark+transform, name)
+}
+
+// loaded returns the tensor name the context's loader builds for the
+// module sub of s (a merged or derived key), in the compute dtype; nil when
+// it cannot.
+func (s *Scope) loaded(sub, name string) *Node {
+	v := s.ctx.GetVariableByScopeAndName(VariableScope(s.path+"."+sub), name)
 	if v == nil {
 		return nil
 	}

@@ -267,8 +267,8 @@ func ToFloat32(src []byte, d DType) ([]float32, error) {
 		return nil, fmt.Errorf("safetensors: convert: %d bytes is not a whole number of %s elements", len(src), d)
 	}
 	dst := make([]float32, len(src)/d.Size())
-	if err := convert(dst, src, d); err != nil {
-		return nil, fmt.Errorf("safetensors: convert: %w", err)
+	if err := ToFloat32Into(dst, src, d); err != nil {
+		return nil, err
 	}
 	return dst, nil
 }

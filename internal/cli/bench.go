@@ -42,7 +42,8 @@ type benchRecord struct {
 	MedianMS    float64 `json:"median_ms"`
 	MinMS       float64 `json:"min_ms"`
 	PerSecond   float64 `json:"images_per_second,omitempty"`
-	// txt2img only: the last image's stages, in ms.
+	// txt2img only: each stage's median over the timed calls, in ms (the
+	// first, compiling call left out).
 	CondMS           float64 `json:"cond_ms,omitempty"`
 	SamplingMS       float64 `json:"sampling_ms,omitempty"`
 	UNetMS           float64 `json:"unet_ms,omitempty"`
@@ -52,8 +53,8 @@ type benchRecord struct {
 	MaxBetweenMS     float64 `json:"max_between_calls_ms,omitempty"`         // the longest such gap
 	DecodeMS         float64 `json:"decode_ms,omitempty"`
 	PNGMS            float64 `json:"png_ms,omitempty"`
-	// OtherMS is the rest of the last call: everything outside the stages
-	// above (schedule, first noise, infotext, waiting for the precompile).
+	// OtherMS is the rest of a call: everything outside the stages above
+	// (schedule, first noise, infotext, waiting for the precompile).
 	OtherMS float64 `json:"other_ms,omitempty"`
 }
 
@@ -111,6 +112,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 	}
 	for _, wt := range list {
 		rec := base
+		var stages stageLog
 		rec.What = wt
 		var fn func() error
 		switch wt {
@@ -124,7 +126,7 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			fn, err = vaeCall(m, *batch, h/8, w/8)
 		case "txt2img":
 			rec.Batch = *images
-			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, t2i, &rec)
+			fn, err = txt2imgCall(ctx, mf, m, w, h, *steps, *images, *sampler, t2i, &stages)
 		default:
 			return usagef("--what %q: use unet, guided, chain, text, vae, txt2img or all", wt)
 		}
@@ -135,14 +137,15 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			return fmt.Errorf("bench %s: %w", wt, err)
 		}
 		if wt == "txt2img" {
+			stages.medians(&rec)
 			rec.PerSecond = float64(rec.Batch) * 1000 / rec.MedianMS
 			fmt.Fprintf(e.Stdout, "txt2img %d image(s) per call: %.2f images/s\n", rec.Batch, rec.PerSecond)
 			if rec.DeviceSteps > 0 {
-				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each), decode %.1f ms, png %.1f ms, other %.1f ms\n",
-					rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS, rec.OtherMS)
+				fmt.Fprintf(e.Stdout, "txt2img stages (median of %d): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each), decode %.1f ms, png %.1f ms, other %.1f ms\n",
+					len(stages.calls), rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS, rec.OtherMS)
 			} else {
-				fmt.Fprintf(e.Stdout, "txt2img stages (last call): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms, other %.1f ms\n",
-					rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS, rec.OtherMS)
+				fmt.Fprintf(e.Stdout, "txt2img stages (median of %d): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms, other %.1f ms\n",
+					len(stages.calls), rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS, rec.OtherMS)
 			}
 		}
 		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
@@ -312,7 +315,7 @@ type t2iOptions struct {
 }
 
 // txt2imgCall is one whole image: prompt to PNG bytes.
-func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps, images int, sampler string, o t2iOptions, rec *benchRecord) (func() error, error) {
+func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, steps, images int, sampler string, o t2iOptions, log *stageLog) (func() error, error) {
 	tok, err := findTokenizer(mf)
 	if err != nil {
 		return nil, err
@@ -350,15 +353,56 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 			imgs[i], texts[i] = r.Image, r.Infotext
 		}
 		_, err = imagefile.EncodePNGs(imgs, texts) // as the server encodes a batch
-		rec.PNGMS = ms(time.Since(t))
-		rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.DecodeMS = ms(st.Cond), ms(st.Sampling), ms(st.UNet), ms(st.Decode)
-		rec.DeviceSteps = st.DeviceSteps
-		rec.OtherMS = ms(time.Since(t0)) - rec.CondMS - rec.SamplingMS - rec.DecodeMS - rec.PNGMS
-		rec.SamplerPerStepMS = 0
-		if st.DeviceSteps == 0 {
-			rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(steps)
-		}
-		rec.BetweenMS, rec.MaxBetweenMS = ms(st.Between), ms(st.MaxBetween)
+		c := stageCall{PNG: ms(time.Since(t)), Cond: ms(st.Cond), Sampling: ms(st.Sampling), UNet: ms(st.UNet), Decode: ms(st.Decode),
+			Between: ms(st.Between), MaxBetween: ms(st.MaxBetween)}
+		c.Other = ms(time.Since(t0)) - c.Cond - c.Sampling - c.Decode - c.PNG
+		log.calls = append(log.calls, c)
+		log.deviceSteps, log.steps = st.DeviceSteps, steps
 		return err
 	}, nil
+}
+
+// stageCall is one txt2img call's stages, in ms.
+type stageCall struct {
+	Cond, Sampling, UNet, Decode, PNG, Other, Between, MaxBetween float64
+}
+
+// stageLog collects the stages of every txt2img call of a bench run; the
+// first (compiling) call is left out of the medians.
+type stageLog struct {
+	calls       []stageCall
+	deviceSteps int
+	steps       int
+}
+
+// medians fills rec's stage fields with each stage's median over the timed
+// calls.
+func (l *stageLog) medians(rec *benchRecord) {
+	if len(l.calls) > 1 {
+		l.calls = l.calls[1:]
+	}
+	med := func(f func(stageCall) float64) float64 {
+		v := make([]float64, len(l.calls))
+		for i, c := range l.calls {
+			v[i] = f(c)
+		}
+		sort.Float64s(v)
+		if len(v) == 0 {
+			return 0
+		}
+		return v[len(v)/2]
+	}
+	rec.CondMS = med(func(c stageCall) float64 { return c.Cond })
+	rec.SamplingMS = med(func(c stageCall) float64 { return c.Sampling })
+	rec.UNetMS = med(func(c stageCall) float64 { return c.UNet })
+	rec.DecodeMS = med(func(c stageCall) float64 { return c.Decode })
+	rec.PNGMS = med(func(c stageCall) float64 { return c.PNG })
+	rec.OtherMS = med(func(c stageCall) float64 { return c.Other })
+	rec.BetweenMS = med(func(c stageCall) float64 { return c.Between })
+	rec.MaxBetweenMS = med(func(c stageCall) float64 { return c.MaxBetween })
+	rec.DeviceSteps = l.deviceSteps
+	rec.SamplerPerStepMS = 0
+	if l.deviceSteps == 0 && l.steps > 0 {
+		rec.SamplerPerStepMS = (rec.SamplingMS - rec.UNetMS) / float64(l.steps)
+	}
 }

@@ -22,7 +22,7 @@ func TestBenchTiny(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"unet     SD1", "chain    SD1", "txt2img  SD1", "txt2img stages (last call): cond "} {
+	for _, want := range []string{"unet     SD1", "chain    SD1", "txt2img  SD1", "txt2img stages (median of 2): cond "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}

@@ -64,7 +64,7 @@ type ImageRNG struct {
 	p     SeedParams
 	shape [3]int // C, H, W of one latent
 	gens  []Generator
-	used  bool
+	draws int // Next calls so far
 }
 
 // NewImageRNG makes the noise stream of a batch of latents of shape
@@ -85,12 +85,18 @@ func NewImageRNG(shape [3]int, p SeedParams) (*ImageRNG, error) {
 
 // Next returns the next noise tensor for the whole batch.
 func (r *ImageRNG) Next(_, _ float64) ([]float32, error) {
-	if !r.used {
-		r.used = true
+	r.draws++
+	if r.draws == 1 {
 		return r.first(), nil
 	}
 	n := r.shape[0] * r.shape[1] * r.shape[2]
-	return perImage(len(r.gens), n, func(i int) []float32 { return r.gens[i].Randn(n) }), nil
+	draw := func(i int) []float32 { return r.gens[i].Randn(n) }
+	if r.draws == 2 {
+		// The first step's noise: the first step waits for it as for the
+		// initial noise (see firstChunk).
+		draw = func(i int) []float32 { return firstRandn(r.gens[i], n) }
+	}
+	return perImage(len(r.gens), n, draw), nil
 }
 
 // perImage returns the n values draw(i) gives for each of count images,
@@ -110,9 +116,10 @@ func perImage(count, n int, draw func(i int) []float32) []float32 {
 	return out
 }
 
-// firstChunk is how many values of a job's first noise one goroutine
-// draws where the generator allows it (Philox): the first step waits for
-// that noise, about 2 ms for a 512x512 latent on one core.
+// firstChunk is how many values of a job's first two noise tensors (the
+// initial noise and the first step's) one goroutine draws where the
+// generator allows it (Philox): the first step waits for both, about 2 ms
+// each for a 512x512 latent on one core.
 const firstChunk = 4096
 
 // firstRandn draws n values from g, on several cores where g can.

@@ -56,15 +56,19 @@ func TestImageRNG(t *testing.T) {
 		}
 	})
 	t.Run("without ENSD the stream continues", func(t *testing.T) {
-		r, _ := NewImageRNG(shape, SeedParams{Source: SourceNV, Seeds: []int64{5}})
-		r.Next(0, 0)
-		got, _ := r.Next(0, 0)
+		// 4x64x64: the first two draws are split into chunks over
+		// goroutines, the third is not; all three are the generator's.
+		big := [3]int{4, 64, 64}
+		m := 4 * 64 * 64
+		r, _ := NewImageRNG(big, SeedParams{Source: SourceNV, Seeds: []int64{5}})
 		g := NewPhilox(5)
-		g.Randn(n)
-		want := g.Randn(n)
-		for j := range want {
-			if got[j] != want[j] {
-				t.Fatal("second draw is not the generator's second draw")
+		for d := 0; d < 3; d++ {
+			got, _ := r.Next(0, 0)
+			want := g.Randn(m)
+			for j := range want {
+				if got[j] != want[j] {
+					t.Fatalf("draw %d value %d is not the generator's", d, j)
+				}
 			}
 		}
 	})

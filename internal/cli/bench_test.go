@@ -18,11 +18,11 @@ func TestBenchTiny(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bench.json")
 	code, stdout, stderr := run(t, nil, "bench", "--model", filepath.Join(dir, "tiny-sd1", "model.safetensors"),
 		"--clip-vocab", filepath.Join(dir, "..", "clip"), "--backend", "go", "-W", "64", "-H", "64",
-		"--what", "unet,chain,txt2img", "--steps", "2", "--iters", "2", "--new-prompts", "--json", out)
+		"--what", "text,unet,chain,txt2img", "--steps", "2", "--iters", "2", "--new-prompts", "--json", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"unet     SD1", "chain    SD1", "txt2img  SD1", "txt2img stages (median of 2): cond "} {
+	for _, want := range []string{"text     SD1", "unet     SD1", "chain    SD1", "txt2img  SD1", "txt2img stages (median of 2): cond "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
@@ -43,16 +43,16 @@ func TestBenchTiny(t *testing.T) {
 	if err := json.Unmarshal(b, &recs); err != nil {
 		t.Fatal(err)
 	}
-	if len(recs) != 3 {
-		t.Fatalf("%d records, want 3:\n%s", len(recs), b)
+	if len(recs) != 4 {
+		t.Fatalf("%d records, want 4:\n%s", len(recs), b)
 	}
-	for i, what := range []string{"unet", "chain", "txt2img"} {
+	for i, what := range []string{"text", "unet", "chain", "txt2img"} {
 		r := recs[i]
 		if r.What != what || r.Width != 64 || r.Iters != 2 || r.MedianMS <= 0 {
 			t.Errorf("record %d: %+v", i, r)
 		}
 	}
-	if r := recs[2]; r.PerSecond <= 0 || r.CondMS <= 0 || r.Batch != 1 {
+	if r := recs[3]; r.PerSecond <= 0 || r.CondMS <= 0 || r.Batch != 1 {
 		t.Errorf("txt2img record %+v: want images per second, the cond stage and batch 1", r)
 	}
 }

@@ -49,6 +49,7 @@ type benchRecord struct {
 	UNetMS           float64 `json:"unet_ms,omitempty"`
 	SamplerPerStepMS float64 `json:"sampler_overhead_per_step_ms,omitempty"` // sampling minus UNet calls, per step
 	DeviceSteps      int     `json:"device_steps,omitempty"`                 // steps run with the latents on the device (queued, not timed one by one)
+	QueueMS          float64 `json:"queue_ms,omitempty"`                     // host time inside those steps' calls (launching them)
 	BetweenMS        float64 `json:"between_calls_ms,omitempty"`             // sum of the gaps between consecutive UNet calls
 	MaxBetweenMS     float64 `json:"max_between_calls_ms,omitempty"`         // the longest such gap
 	DecodeMS         float64 `json:"decode_ms,omitempty"`
@@ -141,8 +142,8 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 			rec.PerSecond = float64(rec.Batch) * 1000 / rec.MedianMS
 			fmt.Fprintf(e.Stdout, "txt2img %d image(s) per call: %.2f images/s\n", rec.Batch, rec.PerSecond)
 			if rec.DeviceSteps > 0 {
-				fmt.Fprintf(e.Stdout, "txt2img stages (median of %d): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each), decode %.1f ms, png %.1f ms, other %.1f ms\n",
-					len(stages.calls), rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS, rec.OtherMS)
+				fmt.Fprintf(e.Stdout, "txt2img stages (median of %d): cond %.1f ms, sampling %.1f ms (%d steps on the device, %.2f ms each, %.2f ms of host time each to launch), decode %.1f ms, png %.1f ms, other %.1f ms\n",
+					len(stages.calls), rec.CondMS, rec.SamplingMS, rec.DeviceSteps, rec.SamplingMS/float64(rec.DeviceSteps), rec.QueueMS/float64(rec.DeviceSteps), rec.DecodeMS, rec.PNGMS, rec.OtherMS)
 			} else {
 				fmt.Fprintf(e.Stdout, "txt2img stages (median of %d): cond %.1f ms, sampling %.1f ms (UNet %.1f ms; sampler overhead %.3f ms/step; between calls %.3f ms in all, longest %.3f ms), decode %.1f ms, png %.1f ms, other %.1f ms\n",
 					len(stages.calls), rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS, rec.OtherMS)
@@ -362,7 +363,7 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 		}
 		_, err = imagefile.EncodePNGs(imgs, texts) // as the server encodes a batch
 		c := stageCall{PNG: ms(time.Since(t)), Cond: ms(st.Cond), Sampling: ms(st.Sampling), UNet: ms(st.UNet), Decode: ms(st.Decode),
-			Between: ms(st.Between), MaxBetween: ms(st.MaxBetween)}
+			Between: ms(st.Between), MaxBetween: ms(st.MaxBetween), Queue: ms(st.Queue)}
 		c.Other = ms(time.Since(t0)) - c.Cond - c.Sampling - c.Decode - c.PNG
 		log.calls = append(log.calls, c)
 		log.deviceSteps, log.steps = st.DeviceSteps, steps
@@ -372,7 +373,7 @@ func txt2imgCall(ctx context.Context, mf *modelFlags, m *model.Model, w, h, step
 
 // stageCall is one txt2img call's stages, in ms.
 type stageCall struct {
-	Cond, Sampling, UNet, Decode, PNG, Other, Between, MaxBetween float64
+	Cond, Sampling, UNet, Decode, PNG, Other, Between, MaxBetween, Queue float64
 }
 
 // stageLog collects the stages of every txt2img call of a bench run; the
@@ -408,6 +409,7 @@ func (l *stageLog) medians(rec *benchRecord) {
 	rec.OtherMS = med(func(c stageCall) float64 { return c.Other })
 	rec.BetweenMS = med(func(c stageCall) float64 { return c.Between })
 	rec.MaxBetweenMS = med(func(c stageCall) float64 { return c.MaxBetween })
+	rec.QueueMS = med(func(c stageCall) float64 { return c.Queue })
 	rec.DeviceSteps = l.deviceSteps
 	rec.SamplerPerStepMS = 0
 	if l.deviceSteps == 0 && l.steps > 0 {

@@ -39,6 +39,9 @@ func TestBenchTiny(t *testing.T) {
 		MedianMS  float64 `json:"median_ms"`
 		PerSecond float64 `json:"images_per_second"`
 		CondMS    float64 `json:"cond_ms"`
+		Sampling  float64 `json:"sampling_ms"`
+		Steps     int     `json:"device_steps"`
+		QueueMS   float64 `json:"queue_ms"`
 	}
 	if err := json.Unmarshal(b, &recs); err != nil {
 		t.Fatal(err)
@@ -54,5 +57,10 @@ func TestBenchTiny(t *testing.T) {
 	}
 	if r := recs[3]; r.PerSecond <= 0 || r.CondMS <= 0 || r.Batch != 1 {
 		t.Errorf("txt2img record %+v: want images per second, the cond stage and batch 1", r)
+	}
+	// The steps ran on the device loop: their launch time is reported, and
+	// it is part of the sampling stage.
+	if r := recs[3]; r.Steps != 2 || r.QueueMS <= 0 || r.QueueMS > r.Sampling {
+		t.Errorf("txt2img record %+v: want 2 device steps and their host time within the sampling stage", r)
 	}
 }

@@ -168,7 +168,11 @@ type Stats struct {
 	// (sampleOnDevice): they are queued without waiting, so UNet and
 	// Between do not include them.
 	DeviceSteps int
-	Decode      time.Duration // VAE decode and 8-bit conversion
+	// Queue is the host's time inside those steps' calls: launching them
+	// (XLA launches a step's kernels and CUDA graphs on the calling
+	// thread). Near Sampling/DeviceSteps a step, the GPU waits for the host.
+	Queue  time.Duration
+	Decode time.Duration // VAE decode and 8-bit conversion
 }
 
 // stepTimer adds the time of a sampling loop's UNet calls, and of the gaps
@@ -211,6 +215,8 @@ func newDenoiserFuncs(f UNetFunc, g GuidedFunc, sf StepFunc, st *Stats) denoiser
 	if sf != nil {
 		fs.step = func(x, prev *model.Latents, noise []float32, g model.Guidance, c model.StepCoefficients, t []float32, cctx []float32, ctxShape []int, y []float32) (*model.Latents, *model.Latents, error) {
 			st.DeviceSteps++
+			start := time.Now()
+			defer func() { st.Queue += time.Since(start) }()
 			return sf(x, prev, noise, g, c, t, cctx, ctxShape, y)
 		}
 	}

@@ -28,6 +28,7 @@ type fake struct {
 	loads   []string // checkpoint paths loaded
 	gates   map[string]chan struct{}
 	started chan string // receives each prompt as it starts (buffered)
+	copies  int         // steps whose latents reached OnStep (as the device loop copies them)
 }
 
 func newFake() *fake {
@@ -68,7 +69,15 @@ func (f *fake) generate(ctx context.Context, j pipeline.Job, p pipeline.Params) 
 			return nil, err
 		}
 		if j.OnStep != nil {
-			j.OnStep(0, p.BatchSize, sample.Step{Index: s, Total: p.Steps, X: lat, Denoised: lat})
+			// As the device loop: latents only where the job wants them.
+			var x []float32
+			if j.StepLatents && (j.WantLatents == nil || j.WantLatents()) {
+				x = lat
+				f.mu.Lock()
+				f.copies++
+				f.mu.Unlock()
+			}
+			j.OnStep(0, p.BatchSize, sample.Step{Index: s, Total: p.Steps, X: x, Denoised: x})
 		}
 	}
 	var out []pipeline.Result
@@ -502,12 +511,21 @@ func TestSave(t *testing.T) {
 	}
 }
 
+// TestProgressAndPreview: progress reaches every step; the latents of a
+// step are copied for the preview only once a client has looked at the
+// last preview (here before the first step), not at every step.
 func TestProgressAndPreview(t *testing.T) {
 	f := newFake()
 	e := newEngine(t, f, nil)
 	p := params("x")
 	p.Steps = 4
+	release := f.gate("x")
 	j := submit(t, e, Request{Params: p})
+	<-f.started
+	if img := j.Preview(); img != nil {
+		t.Fatalf("preview %v before the first step", img.Bounds())
+	}
+	release()
 	ch := j.Changed()
 	var steps []int
 	for {
@@ -528,6 +546,12 @@ func TestProgressAndPreview(t *testing.T) {
 	if steps[len(steps)-1] != 4 {
 		t.Errorf("steps seen %v", steps)
 	}
+	f.mu.Lock()
+	copies := f.copies
+	f.mu.Unlock()
+	if copies != 1 {
+		t.Errorf("latents copied at %d of 4 steps, want 1 (one preview was asked for)", copies)
+	}
 	img := j.Preview()
 	if img == nil || img.Bounds().Dx() != 8 || img.Bounds().Dy() != 8 {
 		t.Fatalf("preview %v", img)
@@ -535,6 +559,23 @@ func TestProgressAndPreview(t *testing.T) {
 	// A zero latent is mid-grey.
 	if c := img.NRGBAAt(0, 0); c.R != 127 || c.A != 255 {
 		t.Errorf("preview pixel %v", c)
+	}
+}
+
+// TestNoPreviewNoCopies: a job nobody watches copies no step's latents.
+func TestNoPreviewNoCopies(t *testing.T) {
+	f := newFake()
+	e := newEngine(t, f, nil)
+	p := params("x")
+	p.Steps = 4
+	j := submit(t, e, Request{Params: p})
+	if s := wait(t, j); s.Progress.Step != 4 {
+		t.Errorf("progress at step %d of 4", s.Progress.Step)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.copies != 0 {
+		t.Errorf("latents copied at %d steps of an unwatched job, want 0", f.copies)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"sync"
+	"sync/atomic"
 )
 
 // latentRGB maps SD's 4 latent channels to RGB in [-1, 1]: a linear fit of
@@ -23,6 +24,11 @@ type latentPreview struct {
 	mu      sync.Mutex
 	data    []float32 // [C, H, W]
 	c, h, w int
+	// wanted is set when the preview is rendered and cleared when new
+	// latents are stored: the sampler copies a step's latents off the GPU
+	// only once someone has looked at the last preview
+	// (pipeline.Job.WantLatents), not at every step.
+	wanted atomic.Bool
 }
 
 // set copies the first image's [c, h, w] latent out of x.
@@ -39,10 +45,13 @@ func (p *latentPreview) set(x []float32, c, h, w int) {
 	p.data = p.data[:n]
 	copy(p.data, x[:n])
 	p.c, p.h, p.w = c, h, w
+	p.wanted.Store(false)
 }
 
-// render returns the preview at latent resolution, or nil.
+// render returns the preview at latent resolution, or nil, and asks for
+// newer latents.
 func (p *latentPreview) render() *image.NRGBA {
+	p.wanted.Store(true)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.data == nil || p.c < 4 {

@@ -175,7 +175,7 @@ func (e *Engine) generate(ctx context.Context, j *Job, r Request, l *Loaded) err
 		bp.Seed = p.Seed + int64(b*bs)
 		bp.Subseed = p.Subseed + int64(b*bs)
 		batch := b
-		pj := pipeline.Job{Model: l.Model, Tok: l.Tok, Embeddings: tiDB, Networks: pipeline.LoRAFinder(e.cfg.LoraDir()), StepLatents: true, OnStep: func(_, _ int, s sample.Step) {
+		pj := pipeline.Job{Model: l.Model, Tok: l.Tok, Embeddings: tiDB, Networks: pipeline.LoRAFinder(e.cfg.LoraDir()), StepLatents: true, WantLatents: j.preview.wanted.Load, OnStep: func(_, _ int, s sample.Step) {
 			j.step(batch, n, bs, s, h, w)
 		}}
 		var res []pipeline.Result

@@ -35,13 +35,14 @@ type deviceStep struct {
 // Denoiser.guided) goes through d.Denoise on the host. Noise is drawn on the
 // host in the sampler's order. It returns the final latents.
 //
-// With latents (and a callback), the callback of step i gets the step's
-// latents and runs once step i+1 is queued: copying them to the host waits
-// for every execution queued before the copy, so the device runs step i+1
-// meanwhile but idles once the host is late. Without latents nothing is copied back
-// between steps: the callback (progress, cancellation) runs as soon as its
-// step is queued, with X and Denoised nil, and the steps queue back to back.
-func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback, latents bool) (out []float32, err error) {
+// want, asked as each step is queued, says whether that step's callback
+// gets its latents (nil: no step's does). Such a callback runs once the
+// next step is queued: copying the latents to the host waits for every
+// execution queued before the copy, so the device runs the next step
+// meanwhile but idles once the host is late. Other steps copy nothing
+// back: their callback (progress, cancellation) runs as soon as the step
+// is queued, with X and Denoised nil, and the steps queue back to back.
+func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sample.Options, noise sample.Noise, cb sample.Callback, want func() bool) (out []float32, err error) {
 	n := len(x0) / (d.LatentC * d.H * d.W)
 	shape := []int{n, d.LatentC, d.H, d.W}
 	x, err := model.NewLatents(x0, shape)
@@ -57,7 +58,6 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 			pending.x.Free()
 		}
 	}()
-	latents = latents && cb != nil
 	report := func(s *deviceStep) error {
 		defer s.x.Free()
 		// The next step is queued already: the device runs it while these
@@ -125,6 +125,7 @@ func sampleOnDevice(d *Denoiser, steps []sample.LinearStep, x0 []float32, opt sa
 		// The previous prediction is no longer needed once this step is
 		// queued; x stays for this step's callback if it copies latents.
 		prev.Free()
+		latents := cb != nil && want != nil && want()
 		if latents {
 			pending = &deviceStep{i: i, sigma: st.Sigma, x: x, den: den}
 		} else {

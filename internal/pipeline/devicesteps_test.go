@@ -18,7 +18,8 @@ import (
 // within float32 rounding, every step must reach the callback in order
 // with the same denoised latents, and the device loop must have run the
 // steps it could. Without StepLatents the device loop's callbacks get no
-// latents and the result is the same.
+// latents and the result is the same; with WantLatents only the steps it
+// asks for get theirs.
 func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 	if !pipeline.DeviceSteps {
 		t.Skip("SDGO_DEVICE_STEPS=0")
@@ -37,10 +38,10 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 		t.Run(tc.sampler+"/"+tc.prompt, func(t *testing.T) {
 			p := pipeline.Params{Prompt: tc.prompt, NegativePrompt: "blurry", Width: 64, Height: 64, Steps: 4,
 				CFGScale: 7, Sampler: tc.sampler, Seed: 11, BatchSize: 2, BatchCount: 1}
-			run := func(host, latents bool) (latent []float32, dens [][]float32, st pipeline.Stats) {
+			run := func(host, latents bool, want func() bool) (latent []float32, dens [][]float32, st pipeline.Stats) {
 				m := <-pool
 				defer func() { pool <- m }()
-				job := pipeline.Job{Model: m, Tok: tok, Stats: &st, HostLoop: host, StepLatents: latents,
+				job := pipeline.Job{Model: m, Tok: tok, Stats: &st, HostLoop: host, StepLatents: latents, WantLatents: want,
 					Trace: func(name string, v []float32) {
 						if name == "x_final" {
 							latent = v
@@ -57,8 +58,8 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 				}
 				return latent, dens, st
 			}
-			want, wantDens, hostSt := run(true, true)
-			got, gotDens, devSt := run(false, true)
+			want, wantDens, hostSt := run(true, true, nil)
+			got, gotDens, devSt := run(false, true, nil)
 			if hostSt.DeviceSteps != 0 || devSt.DeviceSteps != tc.deviceSteps {
 				t.Errorf("steps run on the device: host loop %d, device loop %d, want 0 and %d", hostSt.DeviceSteps, devSt.DeviceSteps, tc.deviceSteps)
 			}
@@ -76,7 +77,7 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 			// Without StepLatents the device loop copies nothing back
 			// between its steps: the callbacks still come, in order,
 			// without latents, and the result is the same.
-			quiet, quietDens, _ := run(false, false)
+			quiet, quietDens, _ := run(false, false, nil)
 			if len(quietDens) != p.Steps {
 				t.Fatalf("callbacks without latents: %d, want %d", len(quietDens), p.Steps)
 			}
@@ -87,6 +88,28 @@ func TestDeviceLoopMatchesHostLoop(t *testing.T) {
 			}
 			if !slices.Equal(quiet, got) {
 				t.Errorf("final latents without StepLatents differ by %g (relative)", maxRelDiff(quiet, got))
+			}
+			// WantLatents asking for every second step: those callbacks get
+			// the same latents as before, the others none.
+			asks := 0
+			some, someDens, _ := run(false, true, func() bool { asks++; return asks%2 == 0 })
+			if tc.deviceSteps > 0 && asks != p.Steps {
+				t.Errorf("WantLatents asked %d times, want once per step (%d)", asks, p.Steps)
+			}
+			if len(someDens) != p.Steps {
+				t.Fatalf("callbacks with WantLatents: %d, want %d", len(someDens), p.Steps)
+			}
+			for i, d := range someDens {
+				switch {
+				case tc.deviceSteps == 0:
+				case i%2 == 1 && maxRelDiff(d, wantDens[i]) > 1e-4:
+					t.Errorf("step %d, asked for: latents differ by %g (relative)", i, maxRelDiff(d, wantDens[i]))
+				case i%2 == 0 && d != nil:
+					t.Errorf("step %d: the callback got latents WantLatents did not ask for", i)
+				}
+			}
+			if !slices.Equal(some, got) {
+				t.Errorf("final latents with WantLatents differ by %g (relative)", maxRelDiff(some, got))
 			}
 		})
 	}

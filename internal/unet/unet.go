@@ -128,9 +128,9 @@ func resBlock(s *nn.Scope, cfg Config, h *Node, c *conds) *Node {
 	if h.Shape().Dimensions[3] != d[1] {
 		// A matrix product, not a 1x1 convolution: XLA runs convolutions
 		// outside its CUDA graphs, and each one splits the step's graph in
-		// two; launching a graph and a convolution costs the host ~60-100
-		// us (H100, JAX's profiler on sdgo's step; the host spends ~5 ms
-		// launching each 6.5 ms SD 1.5 step).
+		// two. A graph launch costs the host ~42 us, the costliest
+		// convolution launches 40-130 us (H100, JAX's profiler on sdgo's
+		// step; the host spends ~5 ms launching each 6.5 ms SD 1.5 step).
 		h = nn.LinearOrConv1x1(s.In("skip_connection"), h)
 	}
 	return Add(h, r)

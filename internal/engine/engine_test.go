@@ -71,7 +71,7 @@ func (f *fake) generate(ctx context.Context, j pipeline.Job, p pipeline.Params) 
 		if j.OnStep != nil {
 			// As the device loop: latents only where the job wants them.
 			var x []float32
-			if j.StepLatents && (j.WantLatents == nil || j.WantLatents()) {
+			if want := j.LatentsWanted(); want != nil && want() {
 				x = lat
 				f.mu.Lock()
 				f.copies++

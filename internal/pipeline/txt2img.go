@@ -282,7 +282,7 @@ func (j Job) runSampler(what string, smp sample.Sampler, den sample.Denoiser, de
 	var out []float32
 	var err error
 	if steps, ok := sample.LinearSteps(smp, sigmas, opt); ok && dev != nil && dev.Step != nil {
-		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.latentsWanted())
+		out, err = sampleOnDevice(dev, steps, x, opt, noise, cb, j.LatentsWanted())
 	} else {
 		out, err = smp.Func(den, x, sigmas, opt, noise, cb)
 	}
@@ -461,10 +461,11 @@ func batchNoise(j Job, p Params, smp sample.Sampler, src sample.Source, b, h, w 
 	return sp, prefetch(rng), nil
 }
 
-// latentsWanted is the device loop's per-step question whether OnStep
-// gets that step's latents (StepLatents, narrowed by WantLatents); nil
-// when no step's does.
-func (j Job) latentsWanted() func() bool {
+// LatentsWanted is the per-step question, asked as each step is queued,
+// whether OnStep gets that step's latents (StepLatents, narrowed by
+// WantLatents); nil when no step's does. The device loop asks it; other
+// generators of a Job (the engine's test fake) follow the same rule.
+func (j Job) LatentsWanted() func() bool {
 	switch {
 	case j.OnStep == nil || !j.StepLatents:
 		return nil

@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -12,6 +13,8 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	_ "github.com/gomlx/gomlx/backends/simplego" // the pure-Go "go" backend
 	"github.com/gomlx/gomlx/backends/xla"        // PJRT plugins (CUDA)
+
+	"sdgo/internal/xlacache"
 )
 
 // BackendEnv is the environment variable that chooses the backend when no
@@ -236,7 +239,30 @@ func openBackend(spec string, reserve int64) (backends.Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: open backend %q: %w", cfg, err)
 	}
+	if isXLA {
+		executableCache(b)
+	}
 	return b, nil
+}
+
+// executableCache keeps the executables XLA compiles in the user's cache
+// folder (package xlacache), so a later process loads its text encoder,
+// UNet and VAE instead of compiling them. SDGO_XLA_CACHE=off disables it,
+// as it does the autotune cache.
+func executableCache(b backends.Backend) {
+	if os.Getenv("SDGO_XLA_CACHE") == "off" {
+		return
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return
+	}
+	dir = filepath.Join(dir, "sdgo", "xla-executables")
+	if ok, err := xlacache.Install(b, dir); err != nil {
+		slog.Debug("XLA executables are not cached", "err", err)
+	} else if ok {
+		slog.Debug("XLA executables cached", "dir", dir)
+	}
 }
 
 // catch runs fn and turns a panic (GoMLX reports graph errors that way) into

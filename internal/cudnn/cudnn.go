@@ -26,12 +26,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 	"weak"
 
 	"github.com/gomlx/go-xla/pkg/stablehlo"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
+
+	"sdgo/internal/unexported"
 )
 
 // Target is the custom-call name XLA's GPU compiler maps to cuDNN's fused
@@ -282,22 +283,10 @@ func setCustomCall(s *stablehlo.Statement) error {
 	return nil
 }
 
-// field reads the unexported field name of the struct v.
-func field(v reflect.Value, name string) (reflect.Value, error) {
-	if v.Kind() != reflect.Struct {
-		return reflect.Value{}, fmt.Errorf("%s is not a struct", v.Type())
-	}
-	f := v.FieldByName(name)
-	if !f.IsValid() {
-		return reflect.Value{}, fmt.Errorf("%s has no field %q", v.Type(), name)
-	}
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem(), nil
-}
-
 // valueOf returns the StableHLO value behind a node built on GoMLX's XLA
 // backend: graph.Node.outputOps[0] is an *xla.Node whose value field is it.
 func valueOf(n *graph.Node) (*stablehlo.Value, error) {
-	ops, err := field(reflect.ValueOf(n).Elem(), "outputOps")
+	ops, err := unexported.Field(reflect.ValueOf(n).Elem(), "outputOps")
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +300,7 @@ func valueOf(n *graph.Node) (*stablehlo.Value, error) {
 		}
 		op = op.Elem()
 	}
-	val, err := field(op, "value")
+	val, err := unexported.Field(op, "value")
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +313,7 @@ func valueOf(n *graph.Node) (*stablehlo.Value, error) {
 
 // functionOf returns the function a StableHLO value belongs to.
 func functionOf(v *stablehlo.Value) (*stablehlo.Function, error) {
-	f, err := field(reflect.ValueOf(v).Elem(), "fn")
+	f, err := unexported.Field(reflect.ValueOf(v).Elem(), "fn")
 	if err != nil {
 		return nil, err
 	}

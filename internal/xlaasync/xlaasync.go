@@ -77,6 +77,8 @@ import (
 	"runtime"
 	"sync"
 	"unsafe"
+
+	"sdgo/internal/unexported"
 )
 
 // awaitField is the PJRT_Api member this package replaces.
@@ -96,20 +98,9 @@ func Install(backend any) (bool, error) {
 	if os.Getenv("SDGO_ASYNC") == "0" {
 		return false, nil
 	}
-	v := reflect.ValueOf(backend)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Type().String() != "xla.Backend" {
-		return false, nil
-	}
-	plugin, err := field(v.Elem(), "plugin")
-	if err != nil {
-		return false, err
-	}
-	if plugin.Kind() != reflect.Pointer || plugin.IsNil() {
-		return false, fmt.Errorf("xlaasync: the backend has no plugin")
-	}
-	api, err := field(plugin.Elem(), "api")
-	if err != nil {
-		return false, err
+	api, plugin, ok, err := unexported.PluginAPI(backend)
+	if !ok || err != nil {
+		return false, wrap(err)
 	}
 	off, size, err := layout(api.Type())
 	if err != nil {
@@ -125,9 +116,6 @@ func Install(backend any) (bool, error) {
 		// One replaced await per process: a second plugin keeps waiting.
 		return false, nil
 	}
-	if api.IsNil() {
-		return false, fmt.Errorf("xlaasync: the plugin has no API table")
-	}
 	table := installTable(api.UnsafePointer(), size, off)
 	if table == nil {
 		return false, errors.New("xlaasync: the plugin's API table has no event-await entry (or memory is short)")
@@ -141,19 +129,19 @@ func Install(backend any) (bool, error) {
 // layout returns the offset of the await entry and the size of the
 // PJRT_Api struct that apiType (go-xla's *C.PJRT_Api) points to.
 func layout(apiType reflect.Type) (off, size uintptr, err error) {
-	if apiType.Kind() != reflect.Pointer || apiType.Elem().Kind() != reflect.Struct {
-		return 0, 0, fmt.Errorf("xlaasync: the plugin's API is a %s, not a pointer to a struct", apiType)
+	offs, size, err := unexported.APIOffsets(apiType, awaitField)
+	if err != nil {
+		return 0, 0, wrap(err)
 	}
-	st := apiType.Elem()
-	f, ok := st.FieldByName(awaitField)
-	if !ok || f.Type.Kind() != reflect.Pointer || f.Offset == 0 {
-		return 0, 0, fmt.Errorf("xlaasync: %s has no %s function pointer", st, awaitField)
+	return offs[0], size, nil
+}
+
+// wrap prefixes err (nil stays nil) with the package name.
+func wrap(err error) error {
+	if err == nil {
+		return nil
 	}
-	first := st.Field(0)
-	if first.Offset != 0 || first.Type.Size() != unsafe.Sizeof(uintptr(0)) {
-		return 0, 0, fmt.Errorf("xlaasync: %s does not open with its struct_size", st)
-	}
-	return f.Offset, st.Size(), nil
+	return fmt.Errorf("xlaasync: %w", err)
 }
 
 // installTable copies the API table at api with the await entry at off
@@ -181,16 +169,4 @@ func NoWait(fn func()) {
 	C.sdgo_set_no_wait(1)
 	defer C.sdgo_set_no_wait(0)
 	fn()
-}
-
-// field reads the unexported field name of the struct v.
-func field(v reflect.Value, name string) (reflect.Value, error) {
-	if v.Kind() != reflect.Struct {
-		return reflect.Value{}, fmt.Errorf("xlaasync: %s is not a struct", v.Type())
-	}
-	f := v.FieldByName(name)
-	if !f.IsValid() {
-		return reflect.Value{}, fmt.Errorf("xlaasync: %s has no field %q", v.Type(), name)
-	}
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem(), nil
 }

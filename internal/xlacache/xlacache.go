@@ -39,6 +39,8 @@ import (
 	"unsafe"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
+
+	"sdgo/internal/unexported"
 )
 
 // Suffix ends the name of every executable file in the folder.
@@ -87,27 +89,13 @@ var (
 // whether it did: other backends are left alone. One plugin per process
 // gets the cache; the first Install wins.
 func Install(backend any, dir string) (bool, error) {
-	v := reflect.ValueOf(backend)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Type().String() != "xla.Backend" {
-		return false, nil
-	}
-	plugin, err := field(v.Elem(), "plugin")
-	if err != nil {
-		return false, err
-	}
-	if plugin.Kind() != reflect.Pointer || plugin.IsNil() {
-		return false, errors.New("xlacache: the backend has no plugin")
-	}
-	api, err := field(plugin.Elem(), "api")
-	if err != nil {
-		return false, err
+	api, plugin, ok, err := unexported.PluginAPI(backend)
+	if !ok || err != nil {
+		return false, wrap(err)
 	}
 	offs, size, err := layout(api.Type())
 	if err != nil {
 		return false, err
-	}
-	if api.IsNil() {
-		return false, errors.New("xlacache: the plugin has no API table")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("xlacache: %w", err)
@@ -162,22 +150,20 @@ func salt(backend, plugin any) string {
 // layout returns the offsets of the entries used and the size of the
 // PJRT_Api struct that apiType (go-xla's *C.PJRT_Api) points to.
 func layout(apiType reflect.Type) (offs [C.SDGO_ENTRIES]uintptr, size uintptr, err error) {
-	if apiType.Kind() != reflect.Pointer || apiType.Elem().Kind() != reflect.Struct {
-		return offs, 0, fmt.Errorf("xlacache: the plugin's API is a %s, not a pointer to a struct", apiType)
+	o, size, err := unexported.APIOffsets(apiType, entries[:]...)
+	if err != nil {
+		return offs, 0, wrap(err)
 	}
-	st := apiType.Elem()
-	for i, name := range entries {
-		f, ok := st.FieldByName(name)
-		if !ok || f.Type.Kind() != reflect.Pointer || f.Offset == 0 {
-			return offs, 0, fmt.Errorf("xlacache: %s has no %s function pointer", st, name)
-		}
-		offs[i] = f.Offset
+	copy(offs[:], o)
+	return offs, size, nil
+}
+
+// wrap prefixes err (nil stays nil) with the package name.
+func wrap(err error) error {
+	if err == nil {
+		return nil
 	}
-	first := st.Field(0)
-	if first.Offset != 0 || first.Type.Size() != unsafe.Sizeof(uintptr(0)) {
-		return offs, 0, fmt.Errorf("xlacache: %s does not open with its struct_size", st)
-	}
-	return offs, st.Size(), nil
+	return fmt.Errorf("xlacache: %w", err)
 }
 
 // installTable copies the API table at api with the compile entry
@@ -326,16 +312,4 @@ func takeError(perr unsafe.Pointer) string {
 	s := C.GoStringN(msg, C.int(n))
 	C.sdgo_cache_error_destroy(perr)
 	return s
-}
-
-// field reads the unexported field name of the struct v.
-func field(v reflect.Value, name string) (reflect.Value, error) {
-	if v.Kind() != reflect.Struct {
-		return reflect.Value{}, fmt.Errorf("xlacache: %s is not a struct", v.Type())
-	}
-	f := v.FieldByName(name)
-	if !f.IsValid() {
-		return reflect.Value{}, fmt.Errorf("xlacache: %s has no field %q", v.Type(), name)
-	}
-	return reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem(), nil
 }

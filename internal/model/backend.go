@@ -250,14 +250,10 @@ func openBackend(spec string, reserve int64) (backends.Backend, error) {
 // UNet and VAE instead of compiling them. SDGO_XLA_CACHE=off disables it,
 // as it does the autotune cache.
 func executableCache(b backends.Backend) {
-	if os.Getenv("SDGO_XLA_CACHE") == "off" {
+	dir, ok := xlaCacheDir("xla-executables")
+	if !ok {
 		return
 	}
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		return
-	}
-	dir = filepath.Join(dir, "sdgo", "xla-executables")
 	if ok, err := xlacache.Install(b, dir); err != nil {
 		slog.Debug("XLA executables are not cached", "err", err)
 	} else if ok {
@@ -322,16 +318,22 @@ func xlaPasses() { addXLAFlag("xla_disable_hlo_passes", "dot-merger") }
 // CUDA_ERROR_ILLEGAL_INSTRUCTION on an H100, as kernels of different
 // modules share names.)
 func xlaCaches() {
+	if dir, ok := xlaCacheDir("xla-autotune"); ok {
+		addXLAFlag("xla_gpu_per_fusion_autotune_cache_dir", dir)
+	}
+}
+
+// xlaCacheDir makes the folder name in the user's cache folder for sdgo
+// (~/.cache/sdgo/name) and returns it; false when SDGO_XLA_CACHE=off or
+// it cannot be made.
+func xlaCacheDir(name string) (string, bool) {
 	if os.Getenv("SDGO_XLA_CACHE") == "off" {
-		return
+		return "", false
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
-		return
+		return "", false
 	}
-	dir = filepath.Join(dir, "sdgo", "xla-autotune")
-	if os.MkdirAll(dir, 0o755) != nil {
-		return
-	}
-	addXLAFlag("xla_gpu_per_fusion_autotune_cache_dir", dir)
+	dir = filepath.Join(dir, "sdgo", name)
+	return dir, os.MkdirAll(dir, 0o755) == nil
 }

@@ -18,6 +18,7 @@ import (
 	"sdgo/internal/model"
 	"sdgo/internal/pipeline"
 	"sdgo/internal/sample"
+	"sdgo/internal/xlacache"
 )
 
 func init() {
@@ -39,9 +40,13 @@ type benchRecord struct {
 	FirstCallMS float64 `json:"first_call_ms"` // weights read + upload + compile + one run
 	WeightsMS   float64 `json:"weights_read_ms"`
 	WeightsMiB  float64 `json:"weights_mib"`
-	MedianMS    float64 `json:"median_ms"`
-	MinMS       float64 `json:"min_ms"`
-	PerSecond   float64 `json:"images_per_second,omitempty"`
+	// Executables the first call loaded from XLA's executable cache and
+	// compiled (package xlacache; absent where it is not installed).
+	CachedExecutables   *int64  `json:"cached_executables,omitempty"`
+	CompiledExecutables *int64  `json:"compiled_executables,omitempty"`
+	MedianMS            float64 `json:"median_ms"`
+	MinMS               float64 `json:"min_ms"`
+	PerSecond           float64 `json:"images_per_second,omitempty"`
 	// txt2img only: each stage's median over the timed calls, in ms (the
 	// first, compiling call left out).
 	CondMS           float64 `json:"cond_ms,omitempty"`
@@ -149,8 +154,12 @@ func runBench(ctx context.Context, e *Env, args []string) error {
 					len(stages.calls), rec.CondMS, rec.SamplingMS, rec.UNetMS, rec.SamplerPerStepMS, rec.BetweenMS, rec.MaxBetweenMS, rec.DecodeMS, rec.PNGMS, rec.OtherMS)
 			}
 		}
-		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB)\n",
-			wt, rec.Family, rec.DType, rec.Batch, w, h, rec.MedianMS, rec.MinMS, rec.Iters, rec.FirstCallMS, rec.WeightsMS, rec.WeightsMiB)
+		var exes string
+		if rec.CachedExecutables != nil {
+			exes = fmt.Sprintf("; executables: %d from the cache, %d compiled", *rec.CachedExecutables, *rec.CompiledExecutables)
+		}
+		fmt.Fprintf(e.Stdout, "%-8s %s %s batch %d %dx%d: %.2f ms median (min %.2f) over %d; first call %.0f ms (weights read %.0f ms, %.0f MiB%s)\n",
+			wt, rec.Family, rec.DType, rec.Batch, w, h, rec.MedianMS, rec.MinMS, rec.Iters, rec.FirstCallMS, rec.WeightsMS, rec.WeightsMiB, exes)
 		recs = append(recs, rec)
 	}
 	if *jsonOut != "" {
@@ -168,12 +177,17 @@ type benchProfiles struct{ cpu, trace *os.File }
 // timeCalls runs fn once (compile) then iters times, filling rec.
 func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, prof benchProfiles) error {
 	before := m.LoadStats()
+	_, cacheBefore, cached := xlacache.Installed()
 	t0 := time.Now()
 	if err := fn(); err != nil {
 		return err
 	}
 	rec.FirstCallMS = ms(time.Since(t0))
 	after := m.LoadStats()
+	if _, cacheAfter, ok := xlacache.Installed(); ok && cached {
+		hits, misses := cacheAfter.Hits-cacheBefore.Hits, cacheAfter.Misses-cacheBefore.Misses
+		rec.CachedExecutables, rec.CompiledExecutables = &hits, &misses
+	}
 	rec.WeightsMS = ms(after.Time - before.Time)
 	rec.WeightsMiB = float64(after.Bytes-before.Bytes) / (1 << 20)
 	if prof.cpu != nil {

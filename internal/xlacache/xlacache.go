@@ -125,8 +125,9 @@ func Installed() (dir string, s Stats, ok bool) {
 }
 
 // salt describes what a serialized executable is only valid for: the
-// plugin (file, size, time, version and attributes), the device and the
-// XLA flags of this process.
+// plugin (file, size, time, version and attributes), the platform version
+// the client reports, the device, the XLA flags of this process and the
+// library path (which CUDA and cuDNN libraries the plugin loads).
 func salt(backend, plugin any) string {
 	var b strings.Builder
 	b.WriteString("sdgo xlacache 1\n")
@@ -143,7 +144,14 @@ func salt(backend, plugin any) string {
 		major, minor := p.Version()
 		fmt.Fprintf(&b, "%d.%d %v\n", major, minor, p.Attributes()) // fmt sorts map keys
 	}
-	fmt.Fprintf(&b, "XLA_FLAGS=%s\n", os.Getenv("XLA_FLAGS"))
+	if v := reflect.ValueOf(backend); v.Kind() == reflect.Pointer && !v.IsNil() {
+		if c, err := unexported.Field(v.Elem(), "client"); err == nil {
+			if client, ok := c.Interface().(*pjrt.Client); ok && client != nil {
+				fmt.Fprintf(&b, "%s %s\n", client.Platform(), client.PlatformVersion())
+			}
+		}
+	}
+	fmt.Fprintf(&b, "XLA_FLAGS=%s\nLD_LIBRARY_PATH=%s\n", os.Getenv("XLA_FLAGS"), os.Getenv("LD_LIBRARY_PATH"))
 	return b.String()
 }
 

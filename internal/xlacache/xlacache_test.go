@@ -20,6 +20,9 @@ func TestInternalsAvailable(t *testing.T) {
 	if !ok || pf.Type.Kind() != reflect.Pointer {
 		t.Fatalf("xla.Backend has no plugin pointer")
 	}
+	if cf, ok := reflect.TypeOf(xla.Backend{}).FieldByName("client"); !ok || cf.Type.String() != "*pjrt.Client" {
+		t.Errorf("xla.Backend has no *pjrt.Client field client (the salt reads its platform version)")
+	}
 	af, ok := pf.Type.Elem().FieldByName("api")
 	if !ok {
 		t.Fatalf("%s has no api field", pf.Type.Elem())

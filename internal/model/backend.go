@@ -240,7 +240,11 @@ func openBackend(spec string, reserve int64) (backends.Backend, error) {
 		return nil, fmt.Errorf("model: open backend %q: %w", cfg, err)
 	}
 	if isXLA {
-		executableCache(b)
+		device := ""
+		if cardKnown {
+			device = card.Name
+		}
+		executableCache(b, device)
 	}
 	return b, nil
 }
@@ -249,12 +253,12 @@ func openBackend(spec string, reserve int64) (backends.Backend, error) {
 // folder (package xlacache), so a later process loads its text encoder,
 // UNet and VAE instead of compiling them. SDGO_XLA_CACHE=off disables it,
 // as it does the autotune cache.
-func executableCache(b backends.Backend) {
+func executableCache(b backends.Backend, device string) {
 	dir, ok := xlaCacheDir("xla-executables")
 	if !ok {
 		return
 	}
-	if ok, err := xlacache.Install(b, dir); err != nil {
+	if ok, err := xlacache.Install(b, dir, device); err != nil {
 		slog.Debug("XLA executables are not cached", "err", err)
 	} else if ok {
 		slog.Debug("XLA executables cached", "dir", dir)

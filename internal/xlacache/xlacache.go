@@ -39,6 +39,7 @@ import (
 	"unsafe"
 
 	"github.com/gomlx/go-xla/pkg/pjrt"
+	"github.com/gomlx/gomlx/backends"
 
 	"sdgo/internal/unexported"
 )
@@ -47,7 +48,8 @@ import (
 const Suffix = ".xlaexe"
 
 // DefaultMaxBytes is the folder's size beyond which the least recently used
-// executables are removed (an SD 1.5 model's graphs take tens of MB).
+// executables are removed (SD 1.5's text encoder, UNet and VAE for one
+// size take 2.3 MB on an H100).
 const DefaultMaxBytes = 4 << 30
 
 // entries are the PJRT_Api members used, in the order of xlacache.h's enum.
@@ -86,9 +88,10 @@ var (
 
 // Install gives the PJRT plugin behind backend (a *xla.Backend of GoMLX)
 // an API table whose compiles go through the folder dir, and returns
-// whether it did: other backends are left alone. One plugin per process
-// gets the cache; the first Install wins.
-func Install(backend any, dir string) (bool, error) {
+// whether it did: other backends are left alone. device names the card
+// (PJRT's device description does not always), for the files' key. One
+// plugin per process gets the cache; the first Install wins.
+func Install(backend any, dir, device string) (bool, error) {
 	api, plugin, ok, err := unexported.PluginAPI(backend)
 	if !ok || err != nil {
 		return false, wrap(err)
@@ -109,7 +112,7 @@ func Install(backend any, dir string) (bool, error) {
 	if table == nil {
 		return false, errors.New("xlacache: the plugin's API table lacks serialization entries (or memory is short)")
 	}
-	current.Store(&cache{dir: dir, salt: salt(backend, plugin.Interface()), maxBytes: DefaultMaxBytes})
+	current.Store(&cache{dir: dir, salt: salt(backend, plugin.Interface(), device), maxBytes: DefaultMaxBytes})
 	api.Set(reflect.NewAt(api.Type().Elem(), table))
 	return true, nil
 }
@@ -126,16 +129,14 @@ func Installed() (dir string, s Stats, ok bool) {
 
 // salt describes what a serialized executable is only valid for: the
 // plugin (file, size, time, version and attributes), the platform version
-// the client reports, the device, the XLA flags of this process and the
+// the client reports, the device (as named by the caller and by PJRT), the
+// XLA flags of this process and the
 // library path (which CUDA and cuDNN libraries the plugin loads).
-func salt(backend, plugin any) string {
+func salt(backend, plugin any, device string) string {
 	var b strings.Builder
-	b.WriteString("sdgo xlacache 1\n")
-	if d, ok := backend.(interface{ Description() string }); ok {
-		fmt.Fprintf(&b, "%s\n", d.Description())
-	}
-	if d, ok := backend.(interface{ DeviceDescription(int) string }); ok {
-		fmt.Fprintf(&b, "%s\n", d.DeviceDescription(0))
+	fmt.Fprintf(&b, "sdgo xlacache 1\ndevice %s\n", device)
+	if d, ok := backend.(backends.Backend); ok {
+		fmt.Fprintf(&b, "%s\n%s\n", d.Description(), d.DeviceDescription(0))
 	}
 	if p, ok := plugin.(*pjrt.Plugin); ok {
 		if st, err := os.Stat(p.Path()); err == nil {

@@ -182,8 +182,32 @@ func TestTrimDropsLeastRecentlyUsed(t *testing.T) {
 // changed.
 func TestInstallLeavesOtherBackendsAlone(t *testing.T) {
 	for _, b := range []any{nil, 3, &struct{}{}} {
-		if ok, err := Install(b, t.TempDir()); ok || err != nil {
+		if ok, err := Install(b, t.TempDir(), ""); ok || err != nil {
 			t.Errorf("Install(%T) = %v, %v; want false, nil", b, ok, err)
 		}
+	}
+}
+
+// TestSaltCoversDeviceAndFlags: executables compiled for another card, XLA
+// flags or library path get other keys.
+func TestSaltCoversDeviceAndFlags(t *testing.T) {
+	t.Setenv("XLA_FLAGS", "--a=1")
+	t.Setenv("LD_LIBRARY_PATH", "/x")
+	base := salt(nil, nil, "NVIDIA H100 80GB HBM3")
+	if other := salt(nil, nil, "NVIDIA A100-SXM4-80GB"); other == base {
+		t.Error("another card gives the same salt")
+	}
+	t.Setenv("XLA_FLAGS", "--a=2")
+	if salt(nil, nil, "NVIDIA H100 80GB HBM3") == base {
+		t.Error("other XLA flags give the same salt")
+	}
+	t.Setenv("XLA_FLAGS", "--a=1")
+	t.Setenv("LD_LIBRARY_PATH", "/y")
+	if salt(nil, nil, "NVIDIA H100 80GB HBM3") == base {
+		t.Error("another library path gives the same salt")
+	}
+	t.Setenv("LD_LIBRARY_PATH", "/x")
+	if salt(nil, nil, "NVIDIA H100 80GB HBM3") != base {
+		t.Error("the same inputs give another salt")
 	}
 }

@@ -1,7 +1,3 @@
-// Package unexported reaches the unexported fields of GoMLX and go-xla that
-// sdgo's GPU packages (cudnn, xlaasync, xlacache) read or replace, and the
-// PJRT API table behind GoMLX's XLA backend. Each caller's tests pin the
-// fields it needs, so an upgrade that moves them fails there.
 package unexported
 
 import (

@@ -8,10 +8,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
+begin
 b() { timeout 250 $SDGO bench $A "$@" 2>&1 | grep -v opened | grep -v "images/s"; }
 for v in 0 128 512 2048; do echo "-- warm $v"; SDGO_IM2COL_MAX=$v b --what chain --iters 2 | tail -1; done
 for i in 1 2; do

@@ -7,17 +7,14 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+begin
 nproc; grep -m1 "model name" /proc/cpuinfo
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
 ( [ -f $M/sdxl.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sdxl_base.json $M/sdxl.safetensors > /dev/null 2>&1 & )
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
 X="--model $M/sdxl.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 1024 -H 1024"
 E=$HOME/.cache/sdgo/xla-executables
 b() { timeout 250 $SDGO bench "$@" 2>&1 | grep -v opened; }
 # debug lines of the last fresh run: compiles and cache loads
-dbg() { grep -o 'msg="[^"]*".*\(time\|ms\)=[^ ]*' $OUT/fresh.log | sed 's/ path=[^ ]*//; s/file=[^ ]*\///' | cut -c1-150; }
+dbg() { grep -E "loaded from the cache|stored in the cache|graph compiled" $OUT/fresh.log | sed 's/^[0-9\/]* [0-9:]* DEBUG //; s/file=[^ ]*\///' | cut -c1-150; }
 export SDGO_LOG=debug
 fresh "SD1.5, first run (all caches empty)" $OUT/c0.png $A; dbg
 du -sh $HOME/.cache/sdgo/*; ls -la $E | head

@@ -5,10 +5,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
+begin
 export SDGO_LOG=debug
 for i in 1 2 3; do
   fresh "SD1.5, run $i" $OUT/c$i.png $A

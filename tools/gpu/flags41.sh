@@ -6,10 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
+begin
 b() { timeout 280 $SDGO bench $A "$@" 2>&1 | grep -v opened | grep -v "images/s"; }
 V0=""; TA="--xla_gpu_triton_gemm_any=true"
 for v in V0 TA; do echo "-- warm $v"; XLA_FLAGS="${!v}" b --what unet --batch 16 --iters 2 | tail -1; done

@@ -27,3 +27,12 @@ fresh() {
   echo "fresh process to first image, $label: $(awk "BEGIN{print $EPOCHREALTIME-$s}") s (exit $rc)"
   [ $rc = 0 ] || tail -3 $OUT/fresh.log
 }
+# begin: from session 8 on, the opening every script shares: its output to
+# $OUT/log as well, the card named, the SD 1.5 checkpoint made if missing,
+# and A set to the SD 1.5 512x512 f16 model arguments.
+begin() {
+  exec > >(tee $OUT/log) 2>&1
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  [ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
+  A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
+}

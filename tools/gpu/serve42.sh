@@ -7,9 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
+begin
 start() {
   $SDGO serve --model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --listen 127.0.0.1:7861 >> $OUT/serve.log 2>&1 &
   PID=$!

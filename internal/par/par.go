@@ -1,4 +1,3 @@
-// Package par splits loops over large arrays across the machine's cores.
 package par
 
 import (

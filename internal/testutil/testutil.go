@@ -1,6 +1,3 @@
-// Package testutil holds helpers shared by tests: the shared fixture folder,
-// a pure-Go GoMLX backend, and GoMLX contexts holding the tiny model's
-// weights. Only _test.go files import it.
 package testutil
 
 import (

@@ -143,7 +143,8 @@ void *sdgo_cache_call_compile(void *table, size_t off, void *args) {
 
 // A fake plugin for the tests (test files cannot use cgo). Its compiler
 // "compiles" a program into a loaded executable holding a copy of the
-// code; serializing gives "exe:" and the code; deserializing accepts only
+// code (a program starting "bad" does not compile); serializing gives
+// "exe:" and the code (one starting "noser" cannot); deserializing accepts only
 // bytes that start with "exe:"; errors are static strings. The counts are
 // by entry.
 
@@ -185,6 +186,9 @@ static void *fake_serialize(void *p) {
 	serialize_args *a = p;
 	const fake_loaded *l = a->executable;
 	fake_counts[SDGO_SERIALIZE]++;
+	if (l->n >= 5 && memcmp(l->code, "noser", 5) == 0) {
+		return (void *)"fake: this executable cannot be serialized";
+	}
 	char *b = malloc(4 + l->n);
 	memcpy(b, "exe:", 4);
 	memcpy(b + 4, l->code, l->n);

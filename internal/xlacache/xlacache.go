@@ -7,6 +7,7 @@ package xlacache
 import "C"
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -64,6 +65,8 @@ type cache struct {
 	misses   atomic.Int64
 	stores   atomic.Int64
 	bad      atomic.Int64
+	// storeWarned is set once a failed store was logged as a warning.
+	storeWarned atomic.Bool
 }
 
 var (
@@ -203,7 +206,13 @@ func (c *cache) compile(a *C.sdgo_compile_args) unsafe.Pointer {
 		return perr
 	}
 	if err := c.store(path, a.executable); err != nil {
-		slog.Warn("xla executable cache: not stored", "file", path, "err", err)
+		// Once at warning level: a plugin that cannot serialize fails
+		// for every program.
+		level := slog.LevelDebug
+		if c.storeWarned.CompareAndSwap(false, true) {
+			level = slog.LevelWarn
+		}
+		slog.Log(context.Background(), level, "xla executable cache: not stored", "file", path, "err", err)
 	}
 	return nil
 }

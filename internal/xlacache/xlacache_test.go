@@ -1,6 +1,8 @@
 package xlacache
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -209,5 +211,33 @@ func TestSaltCoversDeviceAndFlags(t *testing.T) {
 	t.Setenv("LD_LIBRARY_PATH", "/x")
 	if salt(nil, nil, "NVIDIA H100 80GB HBM3") != base {
 		t.Error("the same inputs give another salt")
+	}
+}
+
+// TestStoreFailureWarnsOnce: an executable the plugin cannot serialize is
+// still returned, nothing is written, and only the first failure is a
+// warning (a plugin without serialization would fail for every program).
+func TestStoreFailureWarnsOnce(t *testing.T) {
+	var logs bytes.Buffer
+	saved := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(saved)
+	dir := t.TempDir()
+	table := fakeInstall(dir, "x", DefaultMaxBytes)
+	for _, code := range []string{"noser-1", "noser-2", "noser-3"} {
+		got, err := compileVia(table, code, "")
+		if err != nil || got != code {
+			t.Fatalf("%s: %q, %v", code, got, err)
+		}
+	}
+	if n := len(executables(t, dir)); n != 0 {
+		t.Errorf("%d files written, want none", n)
+	}
+	text := logs.String()
+	if w, d := strings.Count(text, "level=WARN"), strings.Count(text, "level=DEBUG msg=\"xla executable cache: not stored\""); w != 1 || d != 2 {
+		t.Errorf("%d warnings and %d debug lines for 3 failed stores, want 1 and 2:\n%s", w, d, text)
+	}
+	if !strings.Contains(text, "cannot be serialized") {
+		t.Errorf("the plugin's message is not logged:\n%s", text)
 	}
 }

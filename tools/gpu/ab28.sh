@@ -6,11 +6,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+begin
 [ -x $G/sdgo0 ] || gunzip -kf $G/sdgo0.gz
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
 b() { local v=$1; shift; timeout 200 $G/$v bench $A "$@" 2>&1 | grep -v opened | grep -v "images/s" | cut -c1-200; }
 b sdgo --what txt2img --iters 2 > /dev/null
 for i in 1 2 3; do

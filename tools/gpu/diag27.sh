@@ -6,13 +6,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+begin
 PL=/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so
 strings $PL | grep -o -- '--xla_[a-z0-9_]*' | sort -u > $OUT/xla_flags.txt
 wc -l $OUT/xla_flags.txt
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
 b() { timeout 200 $SDGO bench $A "$@" 2>&1 | grep -v opened | cut -c1-230; }
 for lim in 1024 256; do
   echo "== VAE b8 folded, TF_CUDNN_WORKSPACE_LIMIT_IN_MB=$lim, empty autotune cache"

@@ -6,13 +6,10 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+begin
 PL=/opt/torch/.venv/lib/python3.12/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so
 strings $PL | grep -oE 'xla_(gpu_)?[a-z0-9_]+' | sort -u > $OUT/flags.txt
 wc -l < $OUT/flags.txt; grep -E "command_buffer|graph" $OUT/flags.txt | tr '\n' ' '; echo
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
 b() { timeout 200 $SDGO bench $A "$@" 2>&1 | grep -v opened | grep -v "images/s" | cut -c1-200; }
 b --what txt2img --iters 2 > /dev/null
 V0=""; V1="--xla_gpu_enable_command_buffer="; V2="--xla_gpu_graph_min_graph_size=1"

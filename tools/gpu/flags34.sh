@@ -7,10 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
-exec > >(tee $OUT/log) 2>&1
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-[ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
-A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
+begin
 b() { timeout 240 $SDGO bench $A "$@" 2>&1 | grep -v opened | grep -v "images/s" | grep -v "^[EW]11\|^\s\|^=\|^external" | cut -c1-200; }
 V0=""; CF="--xla_gpu_experimental_enable_conv_fusion=true"; PDL="--xla_gpu_enable_pdl_launch=true"; BOTH="$CF $PDL"
 for v in V0 CF PDL BOTH; do echo "-- warm $v"; XLA_FLAGS="${!v}" b --what chain,unet --batch 2 --iters 2 | tail -2; done

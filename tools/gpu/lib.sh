@@ -27,7 +27,7 @@ fresh() {
   echo "fresh process to first image, $label: $(awk "BEGIN{print $EPOCHREALTIME-$s}") s (exit $rc)"
   [ $rc = 0 ] || tail -3 $OUT/fresh.log
 }
-# begin: from session 8 on, the opening every script shares: its output to
+# begin: the opening the scripts from session 7 on share: its output to
 # $OUT/log as well, the card named, the SD 1.5 checkpoint made if missing,
 # and A set to the SD 1.5 512x512 f16 model arguments.
 begin() {

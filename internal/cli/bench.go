@@ -177,14 +177,14 @@ type benchProfiles struct{ cpu, trace *os.File }
 // timeCalls runs fn once (compile) then iters times, filling rec.
 func timeCalls(rec *benchRecord, m *model.Model, fn func() error, iters int, prof benchProfiles) error {
 	before := m.LoadStats()
-	_, cacheBefore, cached := xlacache.Installed()
+	cacheBefore, cached := xlacache.Installed()
 	t0 := time.Now()
 	if err := fn(); err != nil {
 		return err
 	}
 	rec.FirstCallMS = ms(time.Since(t0))
 	after := m.LoadStats()
-	if _, cacheAfter, ok := xlacache.Installed(); ok && cached {
+	if cacheAfter, ok := xlacache.Installed(); ok && cached {
 		hits, misses := cacheAfter.Hits-cacheBefore.Hits, cacheAfter.Misses-cacheBefore.Misses
 		rec.CachedExecutables, rec.CompiledExecutables = &hits, &misses
 	}

@@ -105,14 +105,13 @@ func Install(backend any, dir, device string) (bool, error) {
 	return true, nil
 }
 
-// Installed returns the cache's folder and counts, and whether one is
-// installed.
-func Installed() (dir string, s Stats, ok bool) {
+// Installed returns the cache's counts, and whether one is installed.
+func Installed() (s Stats, ok bool) {
 	c := current.Load()
 	if c == nil {
-		return "", Stats{}, false
+		return Stats{}, false
 	}
-	return c.dir, Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Stores: c.stores.Load(), Bad: c.bad.Load()}, true
+	return Stats{Hits: c.hits.Load(), Misses: c.misses.Load(), Stores: c.stores.Load(), Bad: c.bad.Load()}, true
 }
 
 // salt describes what a serialized executable is only valid for: the

@@ -7,8 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
 begin
-( [ -f $M/sdxl.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sdxl_base.json $M/sdxl.safetensors > /dev/null 2>&1 & )
-X="--model $M/sdxl.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 1024 -H 1024"
+sdxl
 E=$HOME/.cache/sdgo/xla-executables
 b() { timeout 250 $SDGO bench "$@" 2>&1 | grep -v opened; }
 measure fresh_first fresh "SD1.5, first run (caches empty)" $OUT/c1.png $A; tail -1 $OUT/peak_mem.txt
@@ -25,7 +24,7 @@ echo "== SD1.5 batch 8"; measure sd15_b8 b $A --what txt2img --batch-size 8 --it
 echo "== SD1.5 batch 16"; measure sd15_b16 b $A --what txt2img --batch-size 16 --iters 3 | tail -3; tail -1 $OUT/peak_mem.txt
 echo "== parity, tiny model, cuda f16"
 timeout 200 $SDGO verify --fixtures $G/fixtures --backend cuda --dtype f16 --kinds unet,vae_decode,vae_encode,txt2img 2>&1 | cut -c1-140
-while pgrep -f mkckpt > /dev/null; do sleep 2; done
+wait_sdxl
 echo "== SDXL all"; measure sdxl_all b $X --what text,unet,vae,txt2img --iters 10 --json $OUT/bench_sdxl.json | tail -7; tail -1 $OUT/peak_mem.txt
 echo "== SDXL txt2img, peak"; measure sdxl_t2i b $X --what txt2img --iters 10 | tail -2; tail -1 $OUT/peak_mem.txt
 fresh "SDXL, executables loaded" $OUT/x1.png $X

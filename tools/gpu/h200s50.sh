@@ -6,15 +6,14 @@ set -u
 cd "$(dirname "$0")/../.."
 . tools/gpu/lib.sh
 begin
-( [ -f $M/sdxl.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sdxl_base.json $M/sdxl.safetensors > /dev/null 2>&1 & )
-X="--model $M/sdxl.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 1024 -H 1024"
+sdxl
 b() { timeout 250 $SDGO bench "$@" 2>&1 | grep -v opened; }
 echo "== warm"; b $A --what unet,chain --iters 1 | tail -2; b $A --what txt2img --batch-size 16 --iters 1 | tail -1
 echo "== SD1.5 unet b2, b16, chain"; b $A --what unet,chain --iters 20 | tail -2; b $A --what unet --batch 16 --iters 10 | tail -1
 for i in 1 2; do echo "-- txt2img round $i"; measure t1_$i b $A --what txt2img --iters 20 | tail -2; done
 for i in 1 2; do echo "-- batch 16 round $i"; measure b16_$i b $A --what txt2img --batch-size 16 --iters 3 | tail -3; done
 echo "-- batch 8"; measure b8 b $A --what txt2img --batch-size 8 --iters 5 | tail -3
-while pgrep -f mkckpt > /dev/null; do sleep 2; done
+wait_sdxl
 echo "== SDXL"; measure xl b $X --what unet,txt2img --iters 10 | tail -4
 cat $OUT/peak_mem.txt
 rm -f $OUT/mem_*.log

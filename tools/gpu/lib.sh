@@ -36,3 +36,11 @@ begin() {
   [ -f $M/sd15.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sd15.json $M/sd15.safetensors
   A="--model $M/sd15.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 512 -H 512"
 }
+# sdxl: starts making the SDXL base checkpoint in the background if it is
+# missing and sets X to the SDXL 1024x1024 f16 model arguments; wait_sdxl
+# waits until the checkpoint is written.
+sdxl() {
+  ( [ -f $M/sdxl.safetensors ] || python3 tools/gpu/mkckpt.py $G/shapes/sdxl_base.json $M/sdxl.safetensors > /dev/null 2>&1 & )
+  X="--model $M/sdxl.safetensors --clip-vocab $G/clip --backend cuda --dtype f16 -W 1024 -H 1024"
+}
+wait_sdxl() { while pgrep -f mkckpt > /dev/null; do sleep 2; done; }

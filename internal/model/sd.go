@@ -98,14 +98,7 @@ func Load(path string, opt Options) (*Model, error) {
 		ck.Close()
 		return nil, err
 	}
-	dtypeName := opt.DType
-	if dtypeName == "" {
-		dtypeName = "f32"
-		if strings.HasPrefix(spec, "xla:") {
-			dtypeName = "f16"
-		}
-	}
-	dt, err := ParseDType(dtypeName)
+	dt, err := dtypeFor(opt.DType, spec)
 	if err != nil {
 		ck.Close()
 		return nil, err
@@ -622,3 +615,29 @@ func (m *Model) EncodeMoments(image []float32, shape []int) ([]float32, []int, e
 // OpenCLIP reports whether the encoder has OpenCLIP's layout (SD2, SDXL's
 // second encoder), whose prompts webui tokenizes with OpenAI's text cleanup.
 func (t TextEncoder) OpenCLIP() bool { return t.Config.Layout == clip.LayoutOpenCLIP }
+
+// ComputeDType is the dtype Load runs networks in for Options' DType and
+// Backend: dtype itself when set, else f32 on the pure-Go backend and f16 on
+// XLA's. The pure-Go backend cannot run f16.
+func ComputeDType(dtype, backend string) (dtypes.DType, error) {
+	spec, err := ResolveBackendSpec(backend)
+	if err != nil {
+		return dtypes.InvalidDType, err
+	}
+	return dtypeFor(dtype, spec)
+}
+
+// dtypeFor is ComputeDType for a resolved backend spec.
+func dtypeFor(dtype, spec string) (dtypes.DType, error) {
+	if dtype == "" {
+		dtype = "f32"
+		if strings.HasPrefix(spec, "xla:") {
+			dtype = "f16"
+		}
+	}
+	dt, err := ParseDType(dtype)
+	if err == nil && dt == dtypes.Float16 && strings.HasPrefix(spec, "go") {
+		err = fmt.Errorf("model: the pure-Go backend cannot compute in f16 (GoMLX's simplego has no Float16 parameters): use f32, its default, or bf16, or a GPU backend (--backend cuda)")
+	}
+	return dt, err
+}

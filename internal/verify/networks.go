@@ -70,7 +70,7 @@ func runTextEncoder(r *Runner, c *fixture.Case) []Result {
 	}
 	var out []Result
 	for _, k := range r.variants(c, in, true) {
-		res := newResult(c, variantName(k), c.Tolerance)
+		res := r.newNetResult(c, variantName(k))
 		m, err := r.env.model(k)
 		if err != nil {
 			out = append(out, errResult(c, res.Variant, err))
@@ -92,7 +92,7 @@ func runTextEncoder(r *Runner, c *fixture.Case) []Result {
 				res = errResult(c, res.Variant, err)
 				break
 			}
-			r.compareTensor(&res, role, name, enc.Hidden, c.Tolerance)
+			r.compareTensor(&res, role, name, enc.Hidden, r.tol(c, forwardOut))
 		}
 		out = append(out, res)
 	}
@@ -164,7 +164,7 @@ func runUNet(r *Runner, c *fixture.Case) []Result {
 	}
 	var out []Result
 	for _, k := range r.variants(c, in, c.Kind == "unet") {
-		res := newResult(c, variantName(k), c.Tolerance)
+		res := r.newNetResult(c, variantName(k))
 		m, err := r.env.model(k)
 		if err == nil {
 			var eps []float32
@@ -184,7 +184,12 @@ func runUNet(r *Runner, c *fixture.Case) []Result {
 					break
 				}
 				if v, ok := got[role]; ok {
-					r.compareTensor(&res, role, name, v, c.Tolerance)
+					k := forwardOut
+					if role == "eps_cfg" {
+						k = guidedOut
+						r.noteTol(&res, c, role, k)
+					}
+					r.compareTensor(&res, role, name, v, r.tol(c, k))
 				} else {
 					res.Status = Unsupported
 					res.Detail += " sdgo does not know the output role " + role
@@ -220,13 +225,13 @@ func runVAEDecode(r *Runner, c *fixture.Case) []Result {
 				kk.vae = in.Model + "/vae.safetensors"
 				variant = "vae.safetensors"
 			}
-			res := newResult(c, variant, c.Tolerance)
+			res := r.newNetResult(c, variant)
 			m, err := r.env.model(kk)
 			if err == nil {
 				var img []float32
 				img, _, err = m.Decode(z, shape)
 				if err == nil {
-					r.compareTensor(&res, role, name, img, c.Tolerance)
+					r.compareTensor(&res, role, name, img, r.tol(c, forwardOut))
 				}
 			}
 			if err != nil {
@@ -250,7 +255,7 @@ func runVAEEncode(r *Runner, c *fixture.Case) []Result {
 	}
 	var out []Result
 	for _, k := range r.variants(c, in, true) {
-		res := newResult(c, variantName(k), c.Tolerance)
+		res := r.newNetResult(c, variantName(k))
 		m, err := r.env.model(k)
 		if err != nil {
 			out = append(out, errResult(c, res.Variant, err))
@@ -274,7 +279,7 @@ func runVAEEncode(r *Runner, c *fixture.Case) []Result {
 				res.Detail += " sdgo does not know the output role " + role
 				continue
 			}
-			r.compareTensor(&res, role, name, v, c.Tolerance)
+			r.compareTensor(&res, role, name, v, r.tol(c, forwardOut))
 		}
 		out = append(out, res)
 	}

@@ -149,7 +149,7 @@ func runEmphasis(r *Runner, c *fixture.Case) []Result {
 	if err != nil {
 		return []Result{errResult(c, "", err)}
 	}
-	res := newResult(c, "", c.Tolerance)
+	res := r.newNetResult(c, "")
 
 	// 1. Parse and chunk: exact.
 	spans := prompt.ParseAttention(in.Prompt)
@@ -196,7 +196,7 @@ func runEmphasis(r *Runner, c *fixture.Case) []Result {
 			got = after
 		}
 		if name, ok := c.ExpectedTensors[role]; ok {
-			r.compareTensor(&res, role, name, got, c.Tolerance)
+			r.compareTensor(&res, role, name, got, r.tol(c, forwardOut))
 			checked++
 		}
 	}

@@ -56,7 +56,9 @@ func runTxt2Img(r *Runner, c *fixture.Case) []Result {
 	if err != nil {
 		return []Result{errResult(c, "", err)}
 	}
-	res := newResult(c, "", c.Tolerance)
+	res := r.newNetResult(c, "")
+	r.noteTol(&res, c, "x_final", sampledOut)
+	r.noteTol(&res, c, "image", guidedOut)
 	for role, name := range c.ExpectedTensors {
 		if role == "image_uint8_hwc" {
 			continue
@@ -66,18 +68,20 @@ func runTxt2Img(r *Runner, c *fixture.Case) []Result {
 			res.Status, res.Detail = Error, "pipeline gave no "+role
 			break
 		}
-		tol := c.Tolerance
-		if role == "sigmas" {
+		tol := r.tol(c, forwardOut)
+		switch role {
+		case "sigmas":
 			tol = fixture.Tolerance{Exact: true}
+		case "x_final":
+			tol = r.tol(c, sampledOut)
+		case "image":
+			tol = r.tol(c, guidedOut)
 		}
 		r.compareTensor(&res, role, name, v, tol)
 	}
 	out := []Result{res}
 	// The 8-bit image, against the stored tensor and the PNG file.
-	maxAbs := 2.0
-	if c.ToleranceUint8 != nil {
-		maxAbs = c.ToleranceUint8.MaxAbs
-	}
+	maxAbs := r.uint8Tol(c)
 	img := results[0].Image
 	pix := make([]float64, 0, len(img.Pix)/4*3)
 	for i := 0; i < len(img.Pix); i += 4 {

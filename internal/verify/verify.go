@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
 	"sdgo/internal/fixture"
 )
 
@@ -53,6 +55,9 @@ type Runner struct {
 	M    *fixture.Manifest
 	Opts Options
 	env  *env
+	// dtype is what the networks compute in, resolved on first use
+	// (precision).
+	dtype dtypes.DType
 }
 
 // Run executes the selected cases of the fixture folder dir, writes one line

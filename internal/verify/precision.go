@@ -1,0 +1,106 @@
+package verify
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+
+	"sdgo/internal/fixture"
+	"sdgo/internal/model"
+)
+
+// outputKind classifies a network output by how far half precision's
+// rounding carries in it.
+type outputKind int
+
+const (
+	forwardOut outputKind = iota // one network call: values of order 1
+	guidedOut                    // CFG's combination (a difference of two calls times the scale), or an image decoded from sampled latents
+	sampledOut                   // latents after a whole sampling loop (magnitude up to ~60 on the tiny models)
+)
+
+// halfTolerance is the absolute tolerance, per outputKind, of network
+// outputs computed in half precision. The fixtures' tolerances are
+// float32's (ten times the float32-to-float64 difference); in f16 or bf16
+// every activation keeps 11 or 8 significant bits. Measured on the tiny
+// models (docs/PERFORMANCE.md, "Correctness on the GPU"):
+//   - f16 (cuda, cuDNN's fused attention): single forwards within 5.0e-3,
+//     CFG-combined UNet outputs within 3.4e-2, txt2img latents within 0.60,
+//     the 8-bit image within 1-2 levels;
+//   - bf16: single forwards within 4.1e-2 on cuda and 7.0e-2 on the pure-Go
+//     backend (which rounds more often than cuBLAS and cuDNN), CFG-combined
+//     outputs within 1.2e-1, latents within 0.99, the image within 3-5 levels.
+var halfTolerance = map[dtypes.DType][3]float64{
+	dtypes.Float16:  {6e-3, 5e-2, 1},
+	dtypes.BFloat16: {1e-1, 5e-1, 2},
+}
+
+// halfUint8 is the 8-bit image tolerance in levels for half precision
+// (never below a case's own).
+var halfUint8 = map[dtypes.DType]float64{dtypes.Float16: 2, dtypes.BFloat16: 6}
+
+// precision is the dtype the run's networks compute in (see
+// model.ComputeDType), resolved on first use; Float32 when the options
+// cannot be resolved (loading the model then reports why).
+func (r *Runner) precision() dtypes.DType {
+	if r.dtype == dtypes.InvalidDType {
+		r.dtype = dtypes.Float32
+		if dt, err := model.ComputeDType(r.Opts.DType, r.Opts.Backend); err == nil {
+			r.dtype = dt
+		}
+	}
+	return r.dtype
+}
+
+// half reports whether the networks run in half precision, and its name.
+func (r *Runner) half() (string, bool) {
+	_, ok := halfTolerance[r.precision()]
+	if !ok {
+		return "", false
+	}
+	if r.precision() == dtypes.Float16 {
+		return "f16", true
+	}
+	return "bf16", true
+}
+
+// tol is the tolerance for an output of kind k of network case c: the
+// case's own in float32; in half precision the wider of it and
+// halfTolerance.
+func (r *Runner) tol(c *fixture.Case, k outputKind) fixture.Tolerance {
+	t := c.Tolerance
+	h, ok := halfTolerance[r.precision()]
+	if !ok || t.Exact {
+		return t
+	}
+	t.Atol = max(t.Atol, h[k])
+	return t
+}
+
+// newNetResult starts a passing result for network case c, its tolerance
+// that of single forwards, named with the precision when that is half.
+func (r *Runner) newNetResult(c *fixture.Case, variant string) Result {
+	res := newResult(c, variant, r.tol(c, forwardOut))
+	if name, ok := r.half(); ok {
+		res.Tol += " (" + name + ")"
+	}
+	return res
+}
+
+// noteTol adds to res's tolerance the one role was held to, where that
+// differs from single forwards'.
+func (r *Runner) noteTol(res *Result, c *fixture.Case, role string, k outputKind) {
+	if _, ok := r.half(); ok && k != forwardOut {
+		res.Tol += fmt.Sprintf(", %s atol %g", role, r.tol(c, k).Atol)
+	}
+}
+
+// uint8Tol is the 8-bit image tolerance in levels: the case's (2 when it
+// gives none), at least halfUint8 in half precision.
+func (r *Runner) uint8Tol(c *fixture.Case) float64 {
+	maxAbs := 2.0
+	if c.ToleranceUint8 != nil {
+		maxAbs = c.ToleranceUint8.MaxAbs
+	}
+	return max(maxAbs, halfUint8[r.precision()])
+}

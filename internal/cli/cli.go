@@ -102,6 +102,6 @@ func parse(fs *flag.FlagSet, args []string, maxPositional int) error {
 // backendFlags adds the flags shared by every command that computes.
 func backendFlags(fs *flag.FlagSet, e *Env) (backend, dtype *string) {
 	backend = fs.String("backend", e.Getenv("SDGO_BACKEND"), "compute backend: go (pure Go, default), cuda (finds the PJRT CUDA plugin, e.g. of an installed JAX), or xla:/path/to/plugin.so; env SDGO_BACKEND")
-	dtype = fs.String("dtype", e.Getenv("SDGO_DTYPE"), "weights and activations dtype: f32 (default on go), f16 (default on cuda) or bf16; env SDGO_DTYPE")
+	dtype = fs.String("dtype", e.Getenv("SDGO_DTYPE"), "weights and activations dtype: f32 (default on go), f16 (default on cuda; not on go) or bf16; env SDGO_DTYPE")
 	return
 }

@@ -7,7 +7,7 @@ the runtime by name.
 
 usage: python3 hosttime.py MODULE.before_optimizations.txt OUTDIR
 """
-import collections, glob, gzip, json, os, re, sys, time
+import collections, os, re, sys, time
 import numpy as np
 import jax
 
@@ -24,11 +24,17 @@ for n in (1, 100, 700):
     o.block_until_ready()
     print(f"jit sum of {n} args: dispatch median {np.median(ts)*1e6:.0f} us", flush=True)
 
-sys.argv = [sys.argv[0], sys.argv[1], sys.argv[2]]
-# Reuse hloprof.py's loading and compiling, stopping before its profile.
-src = open(os.path.join(os.path.dirname(__file__), "hloprof.py")).read()
-src = src[: src.index("for _ in range(3):\n    run()")]
-exec(src)
+path, outdir = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import hloprof  # the same loading, compiling and tracing
+
+exe, args = hloprof.load(path)
+
+
+def run():
+    hloprof.wait(exe.execute(args))
+
+
 for _ in range(3):
     run()
 ts = []
@@ -37,25 +43,11 @@ for _ in range(20):
     t = time.perf_counter()
     outs.append(exe.execute(args))
     ts.append(time.perf_counter() - t)
-for o in outs[-1] if isinstance(outs[-1], (list, tuple)) else [outs[-1]]:
-    if hasattr(o, "block_until_ready"):
-        o.block_until_ready()
+hloprof.wait(outs[-1])
 print(f"queued execute calls: host median {np.median(ts)*1e3:.2f} ms, mean {np.mean(ts)*1e3:.2f}, min {min(ts)*1e3:.2f}, max {max(ts)*1e3:.2f}", flush=True)
-os.makedirs(outdir, exist_ok=True)
-with jax.profiler.trace(outdir):
-    for _ in range(3):
-        run()
-files = glob.glob(os.path.join(outdir, "**", "*.trace.json.gz"), recursive=True)
-ev = json.load(gzip.open(files[0]))
-events = ev["traceEvents"] if isinstance(ev, dict) else ev
-pids = {}
-for e in events:
-    if e.get("ph") == "M" and e.get("name") == "process_name":
-        pids[e["pid"]] = e["args"]["name"]
+events, pids = hloprof.trace(outdir, run)
 tot = collections.defaultdict(float); cnt = collections.Counter()
 for e in events:
-    if e.get("ph") != "X" or "dur" not in e:
-        continue
     if "host" not in pids.get(e["pid"], "").lower():
         continue
     name = re.sub(r"[:#].*", "", e["name"])[:90]

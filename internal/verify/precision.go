@@ -19,25 +19,27 @@ const (
 	sampledOut                   // latents after a whole sampling loop (magnitude up to ~60 on the tiny models)
 )
 
-// halfTolerance is the absolute tolerance, per outputKind, of network
-// outputs computed in half precision. The fixtures' tolerances are
-// float32's (ten times the float32-to-float64 difference); in f16 or bf16
-// every activation keeps 11 or 8 significant bits. Measured on the tiny
-// models (docs/PERFORMANCE.md, "Correctness on the GPU"):
+// halfPrecision is how network outputs computed in a half-precision dtype
+// are checked. The fixtures' tolerances are float32's (ten times the
+// float32-to-float64 difference); in f16 or bf16 every activation keeps 11
+// or 8 significant bits. Measured on the tiny models (docs/PERFORMANCE.md,
+// "Correctness on the GPU"):
 //   - f16 (cuda, cuDNN's fused attention): single forwards within 5.0e-3,
 //     CFG-combined UNet outputs within 3.4e-2, txt2img latents within 0.60,
 //     the 8-bit image within 1-2 levels;
 //   - bf16: single forwards within 4.1e-2 on cuda and 7.0e-2 on the pure-Go
 //     backend (which rounds more often than cuBLAS and cuDNN), CFG-combined
 //     outputs within 1.2e-1, latents within 0.99, the image within 3-5 levels.
-var halfTolerance = map[dtypes.DType][3]float64{
-	dtypes.Float16:  {6e-3, 5e-2, 1},
-	dtypes.BFloat16: {1e-1, 5e-1, 2},
+type halfPrecision struct {
+	name  string
+	atol  [3]float64 // absolute tolerance per outputKind
+	uint8 float64    // 8-bit image tolerance in levels
 }
 
-// halfUint8 is the 8-bit image tolerance in levels for half precision
-// (never below a case's own).
-var halfUint8 = map[dtypes.DType]float64{dtypes.Float16: 2, dtypes.BFloat16: 6}
+var halfPrecisions = map[dtypes.DType]halfPrecision{
+	dtypes.Float16:  {name: "f16", atol: [3]float64{6e-3, 5e-2, 1}, uint8: 2},
+	dtypes.BFloat16: {name: "bf16", atol: [3]float64{1e-1, 5e-1, 2}, uint8: 6},
+}
 
 // precision is the dtype the run's networks compute in (see
 // model.ComputeDType), resolved on first use; Float32 when the options
@@ -52,28 +54,22 @@ func (r *Runner) precision() dtypes.DType {
 	return r.dtype
 }
 
-// half reports whether the networks run in half precision, and its name.
-func (r *Runner) half() (string, bool) {
-	_, ok := halfTolerance[r.precision()]
-	if !ok {
-		return "", false
-	}
-	if r.precision() == dtypes.Float16 {
-		return "f16", true
-	}
-	return "bf16", true
+// half returns how the run's half precision is checked; false in float32.
+func (r *Runner) half() (halfPrecision, bool) {
+	h, ok := halfPrecisions[r.precision()]
+	return h, ok
 }
 
 // tol is the tolerance for an output of kind k of network case c: the
-// case's own in float32; in half precision the wider of it and
-// halfTolerance.
+// case's own in float32; in half precision the wider of it and the
+// precision's.
 func (r *Runner) tol(c *fixture.Case, k outputKind) fixture.Tolerance {
 	t := c.Tolerance
-	h, ok := halfTolerance[r.precision()]
+	h, ok := r.half()
 	if !ok || t.Exact {
 		return t
 	}
-	t.Atol = max(t.Atol, h[k])
+	t.Atol = max(t.Atol, h.atol[k])
 	return t
 }
 
@@ -81,8 +77,8 @@ func (r *Runner) tol(c *fixture.Case, k outputKind) fixture.Tolerance {
 // that of single forwards, named with the precision when that is half.
 func (r *Runner) newNetResult(c *fixture.Case, variant string) Result {
 	res := newResult(c, variant, r.tol(c, forwardOut))
-	if name, ok := r.half(); ok {
-		res.Tol += " (" + name + ")"
+	if h, ok := r.half(); ok {
+		res.Tol += " (" + h.name + ")"
 	}
 	return res
 }
@@ -96,11 +92,12 @@ func (r *Runner) noteTol(res *Result, c *fixture.Case, role string, k outputKind
 }
 
 // uint8Tol is the 8-bit image tolerance in levels: the case's (2 when it
-// gives none), at least halfUint8 in half precision.
+// gives none), at least the precision's in half precision.
 func (r *Runner) uint8Tol(c *fixture.Case) float64 {
 	maxAbs := 2.0
 	if c.ToleranceUint8 != nil {
 		maxAbs = c.ToleranceUint8.MaxAbs
 	}
-	return max(maxAbs, halfUint8[r.precision()])
+	h, _ := r.half() // uint8 0 in float32
+	return max(maxAbs, h.uint8)
 }
